@@ -54,7 +54,15 @@ type Command struct {
 	Kind     CommandKind
 	Account  Account
 	Transfer Transfer
+	// Engine marks a command the engine makes itself (a leg of a cross-shard move, say); only
+	// such a command may create an id at or above ReservedIDMin.
+	Engine bool
 }
+
+// ReservedIDMin is the first account and transfer id reserved for the engine's own accounts and
+// transfers, so that they never collide with a client's ids. A client's create of such an id is
+// refused with id_reserved (after the exists checks, so that a retry still answers exists).
+const ReservedIDMin = 1 << 62
 
 func (c *Command) linked() bool {
 	switch c.Kind {

@@ -62,6 +62,7 @@ const (
 	OverflowsDebits
 	OverflowsCredits
 	ExceedsCredits
+	IDReserved
 
 	resultCount
 )
@@ -119,6 +120,7 @@ var resultNames = [resultCount]string{
 	OverflowsDebits:                            "overflows_debits",
 	OverflowsCredits:                           "overflows_credits",
 	ExceedsCredits:                             "exceeds_credits",
+	IDReserved:                                 "id_reserved",
 }
 
 func (r Result) String() string {
