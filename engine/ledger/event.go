@@ -14,8 +14,9 @@ const (
 	// Event.Transfer.PendingID at its deadline, at batch time Event.Transfer.TimestampNanos.
 	EventPendingExpired EventKind = 3
 	// EventBalanceRecorded records, for an account flagged AccountHistory, the account's balances
-	// in Event.Account right after transfer Event.Transfer.ID (or the expiry of
-	// Event.Transfer.PendingID). Applying it changes nothing: it is there for projections.
+	// in Event.Account right after transfer Event.Transfer.ID was created or, when the record
+	// follows a pending_expired event, expired. Applying it changes nothing: it is there for
+	// projections.
 	EventBalanceRecorded EventKind = 4
 )
 

@@ -284,7 +284,7 @@ func (l *Ledger) decideTransfer(nowNanos int64, t *Transfer) (Transfer, Result) 
 		return Transfer{}, DeadlineMustBeZero
 	}
 	if r, ok := l.transfers[t.ID]; ok {
-		return Transfer{}, existsResult(&r, t)
+		return Transfer{}, l.existsResult(&r, t)
 	}
 	if t.Flags&Pending != 0 && t.DeadlineNanos != 0 && t.DeadlineNanos <= nowNanos {
 		return Transfer{}, DeadlineMustBeInFuture
@@ -388,7 +388,7 @@ func (l *Ledger) resolveRefund(t *Transfer) Result {
 }
 
 // existsResult compares a transfer with the same id as one already created.
-func existsResult(r *transferRecord, t *Transfer) Result {
+func (l *Ledger) existsResult(r *transferRecord, t *Transfer) Result {
 	postOrVoid := r.flags&(PostPending|VoidPending) != 0
 	var pendingID, refundOfID TransferID
 	if r.refund {
@@ -396,7 +396,13 @@ func existsResult(r *transferRecord, t *Transfer) Result {
 	} else if postOrVoid {
 		pendingID = r.referenceID
 	}
-	resolved := postOrVoid || r.refund // Accounts, and for posts and voids the amount, may be left zero.
+	resolved := postOrVoid || r.refund // Accounts may be left zero.
+	amountFen := t.AmountFen
+	if postOrVoid && amountFen == 0 {
+		// Zero asks for all that was held, as it did when the post was decided: a retry with
+		// zero of a partial post asks for more than was posted.
+		amountFen = l.transfers[r.referenceID].amountFen
+	}
 	switch {
 	case t.Flags&^Linked != r.flags:
 		return ExistsWithDifferentFlags
@@ -404,7 +410,7 @@ func existsResult(r *transferRecord, t *Transfer) Result {
 		return ExistsWithDifferentDebitAccountID
 	case (t.CreditAccountID != 0 || !resolved) && t.CreditAccountID != r.credit:
 		return ExistsWithDifferentCreditAccountID
-	case (t.AmountFen != 0 || !postOrVoid) && t.AmountFen != r.amountFen:
+	case amountFen != r.amountFen:
 		return ExistsWithDifferentAmount
 	case t.PendingID != pendingID:
 		return ExistsWithDifferentPendingID
