@@ -21,8 +21,18 @@ func (rt *Runtime[C, R]) recover() error {
 			}
 		}
 	}
+	// Replay from the oldest record some shard's snapshot does not cover. The snapshot writer
+	// archives only segments that every shard's snapshot covers, so starting at LSN 1 would
+	// fail with journal.ErrArchived once a segment has been archived.
+	from := uint64(0)
+	for i, s := range rt.shards {
+		if i == 0 || s.snapshotLSN < from {
+			from = s.snapshotLSN
+		}
+	}
+	from++
 	var delta batchDelta
-	err := rt.opts.Journal.Replay(1, func(lsn uint64, rec journal.Record) error {
+	err := rt.opts.Journal.Replay(from, func(lsn uint64, rec journal.Record) error {
 		if int(rec.Shard) >= len(rt.shards) {
 			return fmt.Errorf("%w: record %d names shard %d of %d", ErrCorrupt, lsn, rec.Shard, len(rt.shards))
 		}
