@@ -1,0 +1,6 @@
+//go:build invariants
+
+package journal
+
+// invariantsEnabled turns on the expensive assertions: built with -tags invariants.
+const invariantsEnabled = true
