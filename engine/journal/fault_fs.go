@@ -23,7 +23,7 @@ var ErrCrashed = errors.New("journal: fault filesystem crashed; handle is stale"
 //   - File data: each file has durable bytes (as of its last Sync) and the bytes written or cut
 //     since. Crash drops everything not synced; a Truncate below the synced size is undone by
 //     a crash unless synced.
-//   - Directory entries: a Create, Mkdir or Rename changes the live namespace at once but
+//   - Directory entries: a Create, Mkdir, Rename or Remove changes the live namespace at once but
 //     survives a crash only after SyncDir of the directory concerned. A new file whose entry was
 //     never synced vanishes in a crash even if its data was synced; a Rename synced in only one
 //     of its two directories leaves the file in both, or in neither.
@@ -326,6 +326,19 @@ func (d *faultDir) Rename(oldName, newName string) error {
 	}
 	delete(oldParent.entries, oldBase)
 	newParent.entries[newBase] = n
+	return nil
+}
+
+func (d *faultDir) Remove(name string) error {
+	parent, base, err := d.lockParent(name)
+	if err != nil {
+		return err
+	}
+	defer d.fs.mu.Unlock()
+	if _, ok := parent.entries[base]; !ok {
+		return &fs.PathError{Op: "remove", Path: name, Err: fs.ErrNotExist}
+	}
+	delete(parent.entries, base)
 	return nil
 }
 

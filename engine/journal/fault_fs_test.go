@@ -89,6 +89,23 @@ func TestFaultFSModel(t *testing.T) {
 	if _, err := ffs.ReadFile("d/late"); !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("a file whose entry was never synced survived: %v", err)
 	}
+
+	// A removal is undone by a crash unless its directory is synced.
+	dir, _ = ffs.OpenDir("d")
+	if err := dir.Remove("unsynced"); err != nil {
+		t.Fatal(err)
+	}
+	ffs.Crash()
+	if _, err := ffs.ReadFile("d/unsynced"); err != nil {
+		t.Fatalf("an unsynced removal survived the crash: %v", err)
+	}
+	dir, _ = ffs.OpenDir("d")
+	dir.Remove("unsynced")
+	dir.SyncDir(".")
+	ffs.Crash()
+	if _, err := ffs.ReadFile("d/unsynced"); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("a synced removal was undone: %v", err)
+	}
 }
 
 func TestFaultFSCrashTornIsDeterministic(t *testing.T) {

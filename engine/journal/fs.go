@@ -21,6 +21,9 @@ type Dir interface {
 	// Rename moves a file, replacing any file at newName. Durable after SyncDir of both
 	// directories.
 	Rename(oldName, newName string) error
+	// Remove deletes a file; durable after SyncDir. The journal never removes a segment
+	// (Archive-not-delete); other stores on the same FS, such as snapshots, do.
+	Remove(name string) error
 	// List returns the names in the subdirectory name ("." for this directory), sorted. It
 	// fails with an error matching fs.ErrNotExist when the subdirectory is missing.
 	List(name string) ([]string, error)

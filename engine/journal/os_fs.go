@@ -65,6 +65,8 @@ func (d *osDir) Rename(oldName, newName string) error {
 	return os.Rename(d.path(oldName), d.path(newName))
 }
 
+func (d *osDir) Remove(name string) error { return os.Remove(d.path(name)) }
+
 func (d *osDir) List(name string) ([]string, error) {
 	entries, err := os.ReadDir(d.path(name))
 	if err != nil {
