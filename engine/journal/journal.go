@@ -22,8 +22,8 @@ type Journal interface {
 	// durable (or with the error that prevented it). Records are made durable in Append order and
 	// done callbacks are called in Append order. Append may block when the journal's bounded
 	// queue is full (backpressure); it copies Payload, so the caller may reuse it. done must not
-	// wait for the journal (for example on another Append's done), since the journal calls it
-	// from the goroutine that makes later records durable.
+	// wait for the journal (on another Append's done, on a full queue, or in Close), since the
+	// journal calls it from the goroutine that makes later records durable.
 	Append(rec Record, done func(lsn uint64, err error))
 	// Replay calls fn for every record with LSN >= from, in order. It is valid only before the
 	// first Append after Open, and fails with ErrReplayAfterAppend otherwise. It fails with
