@@ -182,6 +182,9 @@ func (l *Ledger) decide(nowNanos int64, c *Command, events []Event) (Result, []E
 	switch c.Kind {
 	case CreateAccount:
 		r := l.decideAccount(&c.Account)
+		if r == OK && c.Account.ID >= ReservedIDMin && !c.Engine {
+			r = IDReserved
+		}
 		if r != OK {
 			return r, events
 		}
@@ -192,6 +195,9 @@ func (l *Ledger) decide(nowNanos int64, c *Command, events []Event) (Result, []E
 		return OK, append(events, e)
 	case CreateTransfer:
 		t, r := l.decideTransfer(nowNanos, &c.Transfer)
+		if r == OK && c.Transfer.ID >= ReservedIDMin && !c.Engine {
+			t, r = Transfer{}, IDReserved
+		}
 		if r != OK {
 			return r, events
 		}
@@ -209,8 +215,15 @@ func (l *Ledger) recordHistory(nowNanos int64, id TransferID, debit, credit Acco
 		if a.Flags&AccountHistory == 0 {
 			continue
 		}
-		e := Event{Kind: EventBalanceRecorded, Account: *a}
-		e.Account.TimestampNanos = nowNanos
+		// Only the fields the journal keeps, so that a replayed event equals the live one.
+		e := Event{Kind: EventBalanceRecorded, Account: Account{
+			ID:                a.ID,
+			DebitsPendingFen:  a.DebitsPendingFen,
+			DebitsPostedFen:   a.DebitsPostedFen,
+			CreditsPendingFen: a.CreditsPendingFen,
+			CreditsPostedFen:  a.CreditsPostedFen,
+			TimestampNanos:    nowNanos,
+		}}
 		e.Transfer.ID = id
 		events = append(events, e)
 	}
