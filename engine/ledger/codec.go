@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"slices"
 )
 
 // The binary form of events, as the journal stores them. Each event starts with its kind and a
@@ -136,7 +135,7 @@ func DecodeEvent(src []byte) (Event, int, error) {
 }
 
 // Snapshots: the whole decision state at a batch boundary, in a deterministic byte form
-// (accounts in creation order, transfers by id), so two equal states give equal bytes.
+// (accounts and transfers in creation order), so two equal states give equal bytes.
 
 const snapshotFormatVersion = 1
 
@@ -156,14 +155,10 @@ func (l *Ledger) AppendSnapshot(dst []byte) []byte {
 			dst = le.AppendUint64(dst, uint64(v))
 		}
 	}
-	ids := make([]TransferID, 0, len(l.transfers))
-	for id := range l.transfers {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
-	dst = le.AppendUint64(dst, uint64(len(ids)))
-	for _, id := range ids {
-		r := l.transfers[id]
+	// Transfers in the order they were created, which replay reproduces exactly.
+	dst = le.AppendUint64(dst, uint64(l.transfers.len()))
+	l.transfers.each(func(r *transferRecord) {
+		id := r.id
 		for _, v := range [8]uint64{uint64(id), uint64(r.debit), uint64(r.credit), uint64(r.amountFen),
 			uint64(r.referenceID), r.userData, uint64(r.deadline), uint64(r.settledFen)} {
 			dst = le.AppendUint64(dst, v)
@@ -175,7 +170,7 @@ func (l *Ledger) AppendSnapshot(dst []byte) []byte {
 			refund = 1
 		}
 		dst = append(dst, byte(r.state), refund)
-	}
+	})
 	return dst
 }
 
@@ -232,7 +227,10 @@ func RestoreSnapshot(src []byte) (*Ledger, int, error) {
 			state: transferState(b[68]), refund: b[69] == 1,
 		}
 		b = b[transferRecordBytes:]
-		l.transfers[id] = r
+		if l.transfers.has(id) {
+			return bad("duplicate transfer")
+		}
+		l.transfers.insert(id, r)
 		if r.state == statePending && r.deadline != 0 {
 			l.deadlines = append(l.deadlines, deadlineEntry{deadline: r.deadline, id: id})
 		}

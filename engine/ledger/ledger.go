@@ -11,7 +11,7 @@ import (
 type Ledger struct {
 	accounts     []Account
 	accountIndex map[AccountID]int32
-	transfers    map[TransferID]transferRecord
+	transfers    transferStore
 	deadlines    deadlineHeap
 
 	// undo is the log of pre-images kept while a linked chain is open, so a failed chain can be
@@ -25,7 +25,7 @@ type Ledger struct {
 func New() *Ledger {
 	return &Ledger{
 		accountIndex: make(map[AccountID]int32),
-		transfers:    make(map[TransferID]transferRecord),
+		transfers:    newTransferStore(),
 	}
 }
 
@@ -42,7 +42,7 @@ func (l *Ledger) Account(id AccountID) (Account, bool) {
 func (l *Ledger) AccountsCount() int { return len(l.accounts) }
 
 // TransfersCount is the number of transfers created, refunds, posts and voids included.
-func (l *Ledger) TransfersCount() int { return len(l.transfers) }
+func (l *Ledger) TransfersCount() int { return l.transfers.len() }
 
 // ForEachAccount calls fn for every account in creation order.
 func (l *Ledger) ForEachAccount(fn func(a *Account)) {
@@ -66,7 +66,7 @@ type TransferStatus struct {
 // LookupTransfer returns what the ledger remembers of transfer id. The timestamp is not kept in
 // memory and is zero.
 func (l *Ledger) LookupTransfer(id TransferID) (TransferStatus, bool) {
-	r, ok := l.transfers[id]
+	r, ok := l.transfers.get(id)
 	if !ok {
 		return TransferStatus{}, false
 	}
@@ -99,7 +99,7 @@ func (l *Ledger) LookupTransfer(id TransferID) (TransferStatus, bool) {
 func (l *Ledger) NextDeadlineNanos() (int64, bool) {
 	for len(l.deadlines) > 0 {
 		d := l.deadlines[0]
-		if r, ok := l.transfers[d.id]; ok && r.state == statePending && r.deadline == d.deadline {
+		if r, ok := l.transfers.get(d.id); ok && r.state == statePending && r.deadline == d.deadline {
 			return d.deadline, true
 		}
 		heap.Pop(&l.deadlines) // Stale: closed, or rolled back with its chain.
@@ -166,7 +166,7 @@ func (l *Ledger) Execute(nowNanos int64, cmds []Command, results []Result, event
 func (l *Ledger) expire(nowNanos int64, events []Event) []Event {
 	for len(l.deadlines) > 0 && l.deadlines[0].deadline <= nowNanos {
 		d := heap.Pop(&l.deadlines).(deadlineEntry)
-		r, ok := l.transfers[d.id]
+		r, ok := l.transfers.get(d.id)
 		if !ok || r.state != statePending || r.deadline != d.deadline {
 			continue
 		}
@@ -296,7 +296,7 @@ func (l *Ledger) decideTransfer(nowNanos int64, t *Transfer) (Transfer, Result) 
 	case t.Flags&Pending == 0 && t.DeadlineNanos != 0:
 		return Transfer{}, DeadlineMustBeZero
 	}
-	if r, ok := l.transfers[t.ID]; ok {
+	if r, ok := l.transfers.get(t.ID); ok {
 		return Transfer{}, l.existsResult(&r, t)
 	}
 	if t.Flags&Pending != 0 && t.DeadlineNanos != 0 && t.DeadlineNanos <= nowNanos {
@@ -331,7 +331,8 @@ func (l *Ledger) decideTransfer(nowNanos int64, t *Transfer) (Transfer, Result) 
 	d, c := &l.accounts[di], &l.accounts[ci]
 	var heldFen int64 // What a post releases from pending: it no longer counts against the debit.
 	if out.Flags&PostPending != 0 {
-		heldFen = l.transfers[out.PendingID].amountFen
+		held, _ := l.transfers.get(out.PendingID)
+		heldFen = held.amountFen
 	}
 	switch {
 	case addOverflows(d.DebitsPendingFen+d.DebitsPostedFen-heldFen, out.AmountFen):
@@ -348,7 +349,7 @@ func (l *Ledger) decideTransfer(nowNanos int64, t *Transfer) (Transfer, Result) 
 // resolvePending checks a post or void against its pending transfer and fills in the accounts
 // and the amount.
 func (l *Ledger) resolvePending(t *Transfer) Result {
-	p, ok := l.transfers[t.PendingID]
+	p, ok := l.transfers.get(t.PendingID)
 	switch {
 	case !ok:
 		return PendingTransferNotFound
@@ -379,7 +380,7 @@ func (l *Ledger) resolvePending(t *Transfer) Result {
 // resolveRefund checks a refund against the transfer it refunds and fills in the accounts: a
 // refund moves value back, from the original's credit account to its debit account.
 func (l *Ledger) resolveRefund(t *Transfer) Result {
-	o, ok := l.transfers[t.RefundOfID]
+	o, ok := l.transfers.get(t.RefundOfID)
 	switch {
 	case !ok:
 		return RefundOfNotFound
@@ -414,7 +415,8 @@ func (l *Ledger) existsResult(r *transferRecord, t *Transfer) Result {
 	if postOrVoid && amountFen == 0 {
 		// Zero asks for all that was held, as it did when the post was decided: a retry with
 		// zero of a partial post asks for more than was posted.
-		amountFen = l.transfers[r.referenceID].amountFen
+		p, _ := l.transfers.get(r.referenceID)
+		amountFen = p.amountFen
 	}
 	switch {
 	case t.Flags&^Linked != r.flags:
@@ -462,7 +464,7 @@ func (l *Ledger) Apply(e *Event) {
 		d.DebitsPendingFen -= p.amountFen
 		c.CreditsPendingFen -= p.amountFen
 		p.state = statePendingExpired
-		l.transfers[e.Transfer.PendingID] = p
+		l.transfers.set(e.Transfer.PendingID, p)
 	case EventBalanceRecorded:
 		// A record for projections; the state already holds these balances.
 	default:
@@ -471,7 +473,7 @@ func (l *Ledger) Apply(e *Event) {
 }
 
 func (l *Ledger) applyTransfer(t *Transfer) {
-	if _, ok := l.transfers[t.ID]; ok {
+	if l.transfers.has(t.ID) {
 		panic(fmt.Sprintf("ledger: transfer %d created twice", t.ID))
 	}
 	d, c := l.account(t.DebitAccountID), l.account(t.CreditAccountID)
@@ -502,12 +504,12 @@ func (l *Ledger) applyTransfer(t *Transfer) {
 		} else {
 			p.state = statePendingVoided
 		}
-		l.transfers[t.PendingID] = p
+		l.transfers.set(t.PendingID, p)
 	case t.RefundOfID != 0:
 		r.referenceID, r.refund = t.RefundOfID, true
 		o := l.mustTransfer(t.RefundOfID)
 		o.settledFen += t.AmountFen
-		l.transfers[t.RefundOfID] = o
+		l.transfers.set(t.RefundOfID, o)
 		d.DebitsPostedFen += t.AmountFen
 		c.CreditsPostedFen += t.AmountFen
 	default:
@@ -515,7 +517,7 @@ func (l *Ledger) applyTransfer(t *Transfer) {
 		c.CreditsPostedFen += t.AmountFen
 	}
 	l.logUndo(undoEntry{kind: undoTransferCreated, transferID: t.ID})
-	l.transfers[t.ID] = r
+	l.transfers.insert(t.ID, r)
 }
 
 // account returns the account for writing, logging its pre-image while a chain is open.
@@ -531,7 +533,7 @@ func (l *Ledger) account(id AccountID) *Account {
 // mustTransfer returns a transfer record for changing, logging its pre-image while a chain is
 // open.
 func (l *Ledger) mustTransfer(id TransferID) transferRecord {
-	r, ok := l.transfers[id]
+	r, ok := l.transfers.get(id)
 	if !ok {
 		panic(fmt.Sprintf("ledger: transfer %d not found", id))
 	}
@@ -560,17 +562,25 @@ func (l *Ledger) CheckInvariants() error {
 	}
 	pendingDebits := make(map[AccountID]int64)
 	pendingCredits := make(map[AccountID]int64)
-	for id, r := range l.transfers {
+	var err error
+	l.transfers.each(func(r *transferRecord) {
+		id := r.id
+		if err != nil {
+			return
+		}
 		if r.state == statePending {
 			pendingDebits[r.debit] += r.amountFen
 			pendingCredits[r.credit] += r.amountFen
 		}
 		if r.state == statePendingPosted && r.settledFen > r.amountFen {
-			return fmt.Errorf("HoldNotExceeded: transfer %d posted %d of %d", id, r.settledFen, r.amountFen)
+			err = fmt.Errorf("HoldNotExceeded: transfer %d posted %d of %d", id, r.settledFen, r.amountFen)
 		}
 		if r.state == statePosted && r.settledFen > r.amountFen {
-			return fmt.Errorf("RefundBounded: transfer %d refunded %d of %d", id, r.settledFen, r.amountFen)
+			err = fmt.Errorf("RefundBounded: transfer %d refunded %d of %d", id, r.settledFen, r.amountFen)
 		}
+	})
+	if err != nil {
+		return err
 	}
 	for i := range l.accounts {
 		a := &l.accounts[i]
@@ -631,9 +641,9 @@ func (l *Ledger) rollback() {
 		case undoAccountChanged:
 			l.accounts[u.index] = u.account
 		case undoTransferCreated:
-			delete(l.transfers, u.transferID)
+			l.transfers.removeLast(u.transferID)
 		case undoTransferChanged:
-			l.transfers[u.transferID] = u.transfer
+			l.transfers.set(u.transferID, u.transfer)
 		}
 	}
 	l.undo = l.undo[:0]

@@ -65,6 +65,7 @@ type Transfer struct {
 // refunds. It is deliberately smaller than a Transfer: the history (timestamps, balances after)
 // lives in the journal and its projections, not in memory.
 type transferRecord struct {
+	id          TransferID
 	debit       AccountID
 	credit      AccountID
 	amountFen   int64
