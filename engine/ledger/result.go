@@ -148,3 +148,15 @@ func Results() []Result {
 	}
 	return all
 }
+
+// IsExistsWithDifferent reports whether r says the id exists with some field different.
+func (r Result) IsExistsWithDifferent() bool {
+	switch r {
+	case ExistsWithDifferentFlags, ExistsWithDifferentUserData, ExistsWithDifferentKind,
+		ExistsWithDifferentDebitAccountID, ExistsWithDifferentCreditAccountID, ExistsWithDifferentAmount,
+		ExistsWithDifferentPendingID, ExistsWithDifferentRefundOfID, ExistsWithDifferentCode,
+		ExistsWithDifferentDeadline:
+		return true
+	}
+	return false
+}

@@ -1,0 +1,695 @@
+package welfare
+
+import (
+	"container/heap"
+	"encoding/json"
+	"fmt"
+	"slices"
+
+	"huigong/engine/ledger"
+)
+
+// Output collects what a batch decided: the encoded events, and messages for other shards.
+type Output struct {
+	Events   []byte
+	Outgoing []Outgoing
+}
+
+func (o *Output) Reset() {
+	o.Events = o.Events[:0]
+	o.Outgoing = o.Outgoing[:0]
+}
+
+// decider is the working set of one call: the state, the batch time and the output.
+type decider struct {
+	s        *State
+	now      int64
+	out      *Output
+	ledgerEv []ledger.Event
+	one      [1]ledger.Result
+}
+
+// Execute decides cmds in order at batch time nowNanos and writes one result per command.
+func (s *State) Execute(nowNanos int64, cmds []Command, results []Result, out *Output) {
+	if len(results) != len(cmds) {
+		panic(fmt.Sprintf("welfare: %d results for %d commands", len(results), len(cmds)))
+	}
+	d := decider{s: s, now: nowNanos, out: out}
+	for i := range cmds {
+		results[i] = d.decide(&cmds[i])
+	}
+}
+
+// Tick expires the programs whose window has ended and runs the ledger's own deadlines.
+func (s *State) Tick(nowNanos int64, out *Output) {
+	d := decider{s: s, now: nowNanos, out: out}
+	d.ledgerEv = s.ledger.Execute(nowNanos, nil, nil, d.ledgerEv[:0])
+	d.emitLedger()
+	for len(s.expiries) > 0 && s.expiries[0].toNanos <= nowNanos {
+		e := heap.Pop(&s.expiries).(programEntry)
+		p, ok := s.programs[e.id]
+		if !ok || p.Status != ProgramActive || p.ToNanos != e.toNanos {
+			continue
+		}
+		d.closeProgram(p, ProgramExpired, 0)
+	}
+}
+
+// NextDeadlineNanos is the earliest program expiry or ledger deadline.
+func (s *State) NextDeadlineNanos() (int64, bool) {
+	next, ok := s.ledger.NextDeadlineNanos()
+	for len(s.expiries) > 0 {
+		e := s.expiries[0]
+		if p, live := s.programs[e.id]; live && p.Status == ProgramActive && p.ToNanos == e.toNanos {
+			if !ok || e.toNanos < next {
+				next, ok = e.toNanos, true
+			}
+			break
+		}
+		heap.Pop(&s.expiries)
+	}
+	return next, ok
+}
+
+func (d *decider) emit(e Event) {
+	d.s.apply(&e)
+	d.out.Events = AppendEvent(d.out.Events, &e)
+}
+
+func (d *decider) emitLedger() {
+	for i := range d.ledgerEv {
+		d.out.Events = ledger.AppendEvent(d.out.Events, &d.ledgerEv[i])
+	}
+	d.ledgerEv = d.ledgerEv[:0]
+}
+
+// engine runs one ledger command the decider made and checked; a refusal is a bug.
+func (d *decider) engine(c ledger.Command) {
+	c.Engine = true
+	d.ledgerEv = d.s.ledger.Execute(d.now, []ledger.Command{c}, d.one[:], d.ledgerEv[:0])
+	if d.one[0] != ledger.OK {
+		panic(fmt.Sprintf("welfare: ledger refused the decider's own %+v: %v", c, d.one[0]))
+	}
+	d.emitLedger()
+}
+
+func (d *decider) newID() uint64 {
+	id := d.s.nextID
+	d.s.nextID++
+	return id
+}
+
+func (d *decider) transfer(debit, credit ledger.AccountID, amountFen int64, code ledger.TransferCode, userData uint64) {
+	d.engine(ledger.TransferCommand(ledger.Transfer{
+		ID: ledger.TransferID(d.newID()), DebitAccountID: debit, CreditAccountID: credit,
+		AmountFen: amountFen, Code: code, UserData: userData,
+	}))
+}
+
+func (d *decider) openAccount(kind ledger.AccountKind, flags ledger.AccountFlags, owner uint64) ledger.AccountID {
+	id := ledger.AccountID(d.newID())
+	d.engine(ledger.AccountCommand(ledger.Account{ID: id, Kind: kind, Flags: flags, UserData: owner}))
+	return id
+}
+
+func (d *decider) decide(c *Command) Result {
+	switch c.Kind {
+	case SetConfig:
+		return d.setConfig(c.Config, true)
+	case CreateUnion:
+		return d.createUnion(&c.Union)
+	case AddOfficer:
+		return d.addOfficer(c.UnionID, c.Officer)
+	case RegisterMember:
+		return d.registerMember(c)
+	case FundUnion:
+		return d.fundUnion(c)
+	case CreateProgram:
+		return d.createProgram(&c.Program, c.Officer)
+	case ApproveProgram:
+		return d.approveProgram(c.ProgramID, c.Officer)
+	case Issue:
+		return d.issue(c)
+	case RevokeProgram:
+		return d.revokeProgram(c.ProgramID, c.Officer)
+	case ClaimGift:
+		return d.claimGift(c)
+	case MoveMember:
+		return d.moveMember(c)
+	case SetPickupPoint:
+		if c.PickupPoint.ID == 0 {
+			return Result{Code: InvalidID}
+		}
+		pp := c.PickupPoint
+		d.emit(Event{Kind: EventPickupPointSet, PickupPoint: &pp})
+		return Result{}
+	case SetMerchant:
+		if c.Merchant.ID == 0 {
+			return Result{Code: InvalidID}
+		}
+		m := c.Merchant
+		d.emit(Event{Kind: EventMerchantSet, Merchant: &m})
+		return Result{}
+	case AddFederationOfficer:
+		if c.Officer == 0 {
+			return Result{Code: InvalidID}
+		}
+		if slices.Contains(d.s.federationOfficers, c.Officer) {
+			return Result{Code: Exists}
+		}
+		d.emit(Event{Kind: EventFederationOfficerAdded, Officer: c.Officer})
+		return Result{}
+	}
+	panic(fmt.Sprintf("welfare: unknown command kind %d", c.Kind))
+}
+
+func (d *decider) setConfig(cfg *Config, broadcast bool) Result {
+	if cfg == nil || cfg.ApprovalThresholdFen < 0 {
+		return Result{Code: InvalidConfig}
+	}
+	for _, f := range cfg.Festivals {
+		if f.FromDay > f.ToDay || f.Name == "" {
+			return Result{Code: InvalidConfig}
+		}
+	}
+	switch {
+	case cfg.Version == d.s.config.Version:
+		return Result{Code: Exists}
+	case cfg.Version < d.s.config.Version:
+		return Result{Code: ConfigOutdated}
+	}
+	c := *cfg
+	c.Festivals = slices.Clone(cfg.Festivals)
+	d.emit(Event{Kind: EventConfigSet, Config: &c})
+	if broadcast {
+		payload := appendMessage(nil, messageConfig, &c)
+		for shard := uint32(0); shard < d.s.shardsCount; shard++ {
+			if shard != d.s.shard {
+				d.out.Outgoing = append(d.out.Outgoing, Outgoing{ToShard: shard, Payload: payload})
+			}
+		}
+	}
+	return Result{}
+}
+
+func (d *decider) createUnion(u *Union) Result {
+	if u.ID == 0 {
+		return Result{Code: InvalidID}
+	}
+	if e, ok := d.s.unions[u.ID]; ok {
+		if e.Name == u.Name && e.ParentID == u.ParentID {
+			return Result{Code: Exists}
+		}
+		return Result{Code: ExistsWithDifferentFields}
+	}
+	nu := Union{ID: u.ID, ParentID: u.ParentID, Name: u.Name}
+	nu.BudgetAccountID = d.openAccount(ledger.KindUnionBudget, ledger.AccountNoOverdraft|ledger.AccountHistory, uint64(u.ID))
+	d.emit(Event{Kind: EventUnionCreated, Union: &nu})
+	for _, o := range u.Officers {
+		d.addOfficer(u.ID, o)
+	}
+	return Result{}
+}
+
+func (d *decider) addOfficer(union UnionID, officer OfficerID) Result {
+	u, ok := d.s.unions[union]
+	switch {
+	case !ok:
+		return Result{Code: UnknownUnion}
+	case officer == 0:
+		return Result{Code: InvalidID}
+	case slices.Contains(u.Officers, officer):
+		return Result{Code: Exists}
+	}
+	d.emit(Event{Kind: EventOfficerAdded, UnionID: union, Officer: officer})
+	return Result{}
+}
+
+func (d *decider) registerMember(c *Command) Result {
+	if c.MemberID == 0 {
+		return Result{Code: InvalidID}
+	}
+	if _, ok := d.s.unions[c.UnionID]; !ok {
+		return Result{Code: UnknownUnion}
+	}
+	if m, ok := d.s.members[c.MemberID]; ok {
+		if m.UnionID != c.UnionID {
+			return Result{Code: ExistsWithDifferentFields} // A change of union is a move.
+		}
+		if m.Registered == c.Registered && m.DuesPaid == c.DuesPaid {
+			return Result{Code: Exists}
+		}
+	}
+	d.emit(Event{Kind: EventMemberRegistered, MemberID: c.MemberID, UnionID: c.UnionID, Registered: c.Registered, DuesPaid: c.DuesPaid})
+	return Result{}
+}
+
+func (d *decider) fundUnion(c *Command) Result {
+	u, ok := d.s.unions[c.UnionID]
+	if !ok {
+		return Result{Code: UnknownUnion}
+	}
+	if c.AmountFen <= 0 {
+		return Result{Code: InvalidAmount}
+	}
+	d.ledgerEv = d.s.ledger.Execute(d.now, []ledger.Command{ledger.TransferCommand(ledger.Transfer{
+		ID: c.TransferID, DebitAccountID: FundingAccountID(d.s.shard), CreditAccountID: u.BudgetAccountID,
+		AmountFen: c.AmountFen, Code: ledger.CodeFund, UserData: uint64(c.UnionID),
+	})}, d.one[:], d.ledgerEv[:0])
+	d.emitLedger()
+	r := Result{Ledger: d.one[0]}
+	switch d.one[0] {
+	case ledger.OK:
+	case ledger.Exists:
+		r.Code = Exists
+	case ledger.IDMustNotBeZero, ledger.IDReserved:
+		r.Code = InvalidID
+	default:
+		if d.one[0].IsExistsWithDifferent() {
+			r.Code = ExistsWithDifferentFields
+		} else {
+			r.Code = InvalidAmount
+		}
+	}
+	return r
+}
+
+func (d *decider) isOfficer(u *Union, officer OfficerID) bool {
+	return officer != 0 && slices.Contains(u.Officers, officer)
+}
+
+func (d *decider) createProgram(p *Program, officer OfficerID) Result {
+	u, ok := d.s.unions[p.UnionID]
+	switch {
+	case p.ID == 0:
+		return Result{Code: InvalidID}
+	case !ok:
+		return Result{Code: UnknownUnion}
+	case !d.isOfficer(u, officer):
+		return Result{Code: UnknownOfficer}
+	}
+	if e, ok := d.s.programs[p.ID]; ok {
+		if e.UnionID == p.UnionID && e.Name == p.Name && e.Category == p.Category &&
+			e.AmountPerMemberFen == p.AmountPerMemberFen && e.FromNanos == p.FromNanos && e.ToNanos == p.ToNanos {
+			return Result{Code: Exists}
+		}
+		return Result{Code: ExistsWithDifferentFields}
+	}
+	switch {
+	case p.Category == 0 || p.Category > categoryLast:
+		return Result{Code: InvalidCategory}
+	case p.AmountPerMemberFen < 0:
+		return Result{Code: InvalidAmount}
+	case p.FromNanos >= p.ToNanos:
+		return Result{Code: InvalidWindow}
+	case p.ToNanos <= d.now:
+		return Result{Code: OutsideWindow}
+	case p.Category == CategoryFestival && !d.s.config.overlapsFestival(p.FromNanos, p.ToNanos):
+		return Result{Code: OutsideCalendar}
+	}
+	if g := p.Gift; g != nil {
+		if g.Choose < 1 || g.Choose > len(g.Options) {
+			return Result{Code: InvalidGift}
+		}
+		for i, o := range g.Options {
+			if o == 0 || slices.Contains(g.Options[:i], o) {
+				return Result{Code: InvalidGift}
+			}
+		}
+	}
+	np := Program{
+		ID: p.ID, UnionID: p.UnionID, Name: p.Name, Category: p.Category, AmountPerMemberFen: p.AmountPerMemberFen,
+		FromNanos: p.FromNanos, ToNanos: p.ToNanos, Status: ProgramActive, CreatedBy: officer, OwnerShard: d.s.shard,
+		Whitelist: Whitelist{
+			Categories: slices.Clone(p.Whitelist.Categories), SKUs: slices.Clone(p.Whitelist.SKUs),
+			Merchants: slices.Clone(p.Whitelist.Merchants),
+		},
+	}
+	if p.Gift != nil {
+		np.Gift = &Gift{Choose: p.Gift.Choose, Options: slices.Clone(p.Gift.Options)}
+	}
+	d.emit(Event{Kind: EventProgramCreated, Program: &np})
+	return Result{}
+}
+
+// ownProgram returns a program this shard's union owns.
+func (d *decider) ownProgram(id ProgramID) (*Program, *Union, Result) {
+	p, ok := d.s.programs[id]
+	if !ok || p.OwnerShard != d.s.shard {
+		return nil, nil, Result{Code: UnknownProgram}
+	}
+	return p, d.s.unions[p.UnionID], Result{}
+}
+
+func (d *decider) approveProgram(id ProgramID, officer OfficerID) Result {
+	p, u, r := d.ownProgram(id)
+	switch {
+	case p == nil:
+		return r
+	case !d.isOfficer(u, officer):
+		return Result{Code: UnknownOfficer}
+	case p.ApprovedBy == officer:
+		return Result{Code: Exists}
+	case p.Status != ProgramActive:
+		return Result{Code: ProgramNotActive}
+	case officer == p.CreatedBy:
+		return Result{Code: SameOfficer}
+	case p.ApprovedBy != 0:
+		return Result{Code: ExistsWithDifferentFields}
+	}
+	d.emit(Event{Kind: EventProgramApproved, ProgramID: id, Officer: officer})
+	return Result{}
+}
+
+func (d *decider) issue(c *Command) Result {
+	p, u, r := d.ownProgram(c.ProgramID)
+	switch {
+	case p == nil:
+		return r
+	case !d.isOfficer(u, c.Officer):
+		return Result{Code: UnknownOfficer}
+	case p.Status != ProgramActive:
+		return Result{Code: ProgramNotActive}
+	case d.now >= p.ToNanos:
+		return Result{Code: OutsideWindow}
+	case len(c.Amounts) > 0 && len(c.Amounts) != len(c.Members):
+		return Result{Code: InvalidAmount}
+	case len(c.Amounts) == 0 && p.AmountPerMemberFen <= 0:
+		return Result{Code: InvalidAmount}
+	}
+	for _, a := range c.Amounts {
+		if a <= 0 || a > 1<<53 {
+			return Result{Code: InvalidAmount}
+		}
+	}
+	members := c.Members
+	if len(members) == 0 {
+		members = d.s.UnionMembers(u.ID)
+	}
+	year := YearOf(d.now)
+	capFen := d.s.config.CapsFen[p.Category]
+	type grant struct {
+		member    *Member
+		amountFen int64
+	}
+	grants := make([]grant, 0, len(members))
+	var refused []MemberResult
+	seen := make(map[MemberID]struct{}, len(members))
+	var totalFen int64
+	for i, id := range members {
+		amountFen := p.AmountPerMemberFen
+		if len(c.Amounts) > 0 {
+			amountFen = c.Amounts[i]
+		}
+		m, ok := d.s.members[id]
+		_, dup := seen[id]
+		seen[id] = struct{}{}
+		switch {
+		case !ok || m.UnionID != u.ID || !m.Registered || !m.DuesPaid:
+			if len(c.Members) > 0 { // Unregistered members are skipped silently when issuing to all.
+				refused = append(refused, MemberResult{MemberID: id, Code: NotRegistered})
+			}
+			continue
+		case dup:
+			refused = append(refused, MemberResult{MemberID: id, Code: AlreadyIssued})
+			continue
+		}
+		if _, held := m.Holding(p.ID); held {
+			refused = append(refused, MemberResult{MemberID: id, Code: AlreadyIssued})
+			continue
+		}
+		if capFen >= 0 {
+			if counted := m.CountedFen(p.Category, year); counted+amountFen > capFen {
+				refused = append(refused, MemberResult{MemberID: id, Code: CapExceeded, RoomLeftFen: max(0, capFen-counted)})
+				continue
+			}
+		}
+		grants = append(grants, grant{member: m, amountFen: amountFen})
+		totalFen += amountFen
+	}
+	if len(grants) == 0 {
+		return Result{Code: NothingToIssue, Refused: refused}
+	}
+	if totalFen > d.s.config.ApprovalThresholdFen && p.ApprovedBy == 0 {
+		return Result{Code: ApprovalRequired, Refused: refused}
+	}
+	budget, _ := d.s.ledger.Account(u.BudgetAccountID)
+	if totalFen > budget.AvailableFen() {
+		return Result{Code: BudgetInsufficient, RoomLeftFen: budget.AvailableFen(), Refused: refused}
+	}
+	for _, g := range grants {
+		account := d.openAccount(ledger.KindMemberPoints, ledger.AccountNoOverdraft, uint64(g.member.ID))
+		d.transfer(u.BudgetAccountID, account, g.amountFen, ledger.CodeIssue, uint64(p.ID))
+		d.emit(Event{Kind: EventMemberIssued, ProgramID: p.ID, MemberID: g.member.ID, AmountFen: g.amountFen, Year: year, AccountID: account})
+	}
+	return Result{IssuedCount: len(grants), IssuedFen: totalFen, Refused: refused}
+}
+
+func (d *decider) revokeProgram(id ProgramID, officer OfficerID) Result {
+	p, u, r := d.ownProgram(id)
+	switch {
+	case p == nil:
+		return r
+	case !d.isOfficer(u, officer):
+		return Result{Code: UnknownOfficer}
+	case p.Status == ProgramRevoked:
+		return Result{Code: Exists}
+	case p.Status != ProgramActive:
+		return Result{Code: ProgramNotActive}
+	}
+	d.closeProgram(p, ProgramRevoked, officer)
+	// Members who moved away took copies of the program with them: revoke those too.
+	payload := appendMessage(nil, messageRevoke, &revokeMessage{ProgramID: id, Officer: officer})
+	for shard := uint32(0); shard < d.s.shardsCount; shard++ {
+		if shard != d.s.shard {
+			d.out.Outgoing = append(d.out.Outgoing, Outgoing{ToShard: shard, Payload: payload})
+		}
+	}
+	return Result{}
+}
+
+// closeProgram returns every unspent, unheld balance of the program on this shard to the
+// union's budget (through in-transit for a copy whose union is on another shard), releases the
+// members' cap counts by that much, and marks the program closed.
+func (d *decider) closeProgram(p *Program, status ProgramStatus, officer OfficerID) {
+	for _, mid := range p.Members {
+		m, ok := d.s.members[mid]
+		if !ok {
+			continue // Moved away; the copy on the member's new shard closes there.
+		}
+		h, ok := m.Holding(p.ID)
+		if !ok || h.Closed {
+			continue
+		}
+		a, _ := d.s.ledger.Account(h.AccountID)
+		unspentFen := max(0, a.AvailableFen())
+		if unspentFen > 0 {
+			d.returnToBudget(p, h.AccountID, unspentFen)
+		}
+		d.emit(Event{Kind: EventHoldingClosed, ProgramID: p.ID, MemberID: mid, AmountFen: unspentFen})
+	}
+	d.emit(Event{Kind: EventProgramClosed, ProgramID: p.ID, Status: status, Officer: officer})
+}
+
+func (d *decider) returnToBudget(p *Program, from ledger.AccountID, amountFen int64) {
+	if p.OwnerShard == d.s.shard {
+		d.transfer(from, d.s.unions[p.UnionID].BudgetAccountID, amountFen, ledger.CodeExpire, uint64(p.ID))
+		return
+	}
+	d.transfer(from, InTransitAccountID(d.s.shard), amountFen, ledger.CodeExpire, uint64(p.ID))
+	d.out.Outgoing = append(d.out.Outgoing, Outgoing{ToShard: p.OwnerShard, Payload: appendMessage(nil, messageReturn,
+		&returnMessage{UnionID: p.UnionID, ProgramID: p.ID, AmountFen: amountFen})})
+}
+
+func (d *decider) claimGift(c *Command) Result {
+	p, ok := d.s.programs[c.ProgramID]
+	if !ok {
+		return Result{Code: UnknownProgram}
+	}
+	m, ok := d.s.members[c.MemberID]
+	if !ok {
+		return Result{Code: UnknownMember}
+	}
+	h, ok := m.Holding(p.ID)
+	switch {
+	case p.Gift == nil:
+		return Result{Code: NotAGift}
+	case !ok:
+		return Result{Code: NotRegistered}
+	case len(h.GiftChoices) > 0 && slices.Equal(h.GiftChoices, c.Choices):
+		return Result{Code: Exists}
+	case len(h.GiftChoices) > 0:
+		return Result{Code: GiftAlreadyClaimed}
+	case h.Closed || p.Status != ProgramActive:
+		return Result{Code: ProgramNotActive}
+	case d.now < p.FromNanos || d.now >= p.ToNanos:
+		return Result{Code: OutsideWindow}
+	case len(c.Choices) != p.Gift.Choose:
+		return Result{Code: InvalidGift}
+	}
+	for i, o := range c.Choices {
+		if !slices.Contains(p.Gift.Options, o) || slices.Contains(c.Choices[:i], o) {
+			return Result{Code: InvalidGift}
+		}
+	}
+	d.emit(Event{Kind: EventGiftClaimed, ProgramID: p.ID, MemberID: m.ID, Choices: slices.Clone(c.Choices)})
+	return Result{}
+}
+
+// Messages between shards.
+const (
+	messageConfig   = 1
+	messageRevoke   = 2
+	messageReturn   = 3
+	messageMoveIn   = 4
+	messageMoveBack = 5
+)
+
+type revokeMessage struct {
+	ProgramID ProgramID `json:"program_id"`
+	Officer   OfficerID `json:"officer"`
+}
+
+type returnMessage struct {
+	UnionID   UnionID   `json:"union_id"`
+	ProgramID ProgramID `json:"program_id"`
+	AmountFen int64     `json:"amount_fen"`
+}
+
+// moveMessage carries a member to another shard: the register entry, the cap counts, and each
+// open holding with its balance and a copy of its program.
+type moveMessage struct {
+	Member    Member    `json:"member"`
+	ToUnion   UnionID   `json:"to_union"`
+	FromUnion UnionID   `json:"from_union"`
+	FromShard uint32    `json:"from_shard"`
+	Balances  []int64   `json:"balances"`
+	Programs  []Program `json:"programs"`
+}
+
+func appendMessage(dst []byte, kind byte, body any) []byte {
+	b, err := json.Marshal(body)
+	if err != nil {
+		panic(err)
+	}
+	return append(append(dst, kind), b...)
+}
+
+func (d *decider) moveMember(c *Command) Result {
+	m, ok := d.s.members[c.MemberID]
+	switch {
+	case !ok:
+		return Result{Code: UnknownMember}
+	case c.ToShard >= d.s.shardsCount:
+		return Result{Code: UnknownUnion}
+	case c.ToShard == d.s.shard && c.ToUnion == m.UnionID:
+		return Result{Code: SameUnion}
+	}
+	if c.ToShard == d.s.shard {
+		if _, ok := d.s.unions[c.ToUnion]; !ok {
+			return Result{Code: UnknownUnion}
+		}
+		d.emit(Event{Kind: EventMemberRegistered, MemberID: m.ID, UnionID: c.ToUnion, Registered: m.Registered, DuesPaid: m.DuesPaid})
+		return Result{}
+	}
+	msg := moveMessage{ToUnion: c.ToUnion, FromUnion: m.UnionID, FromShard: d.s.shard}
+	msg.Member = Member{ID: m.ID, UnionID: c.ToUnion, Registered: m.Registered, DuesPaid: m.DuesPaid, Counted: slices.Clone(m.Counted)}
+	for _, h := range m.Holdings {
+		a, _ := d.s.ledger.Account(h.AccountID)
+		if a.DebitsPendingFen != 0 {
+			return Result{Code: MemberHasHolds}
+		}
+	}
+	for _, h := range m.Holdings {
+		a, _ := d.s.ledger.Account(h.AccountID)
+		if h.Closed && a.BalanceFen() == 0 {
+			continue
+		}
+		if bal := a.BalanceFen(); bal > 0 {
+			d.transfer(h.AccountID, InTransitAccountID(d.s.shard), bal, ledger.CodeMove, uint64(m.ID))
+		}
+		msg.Member.Holdings = append(msg.Member.Holdings, h)
+		msg.Balances = append(msg.Balances, a.BalanceFen())
+		msg.Programs = append(msg.Programs, *d.s.programs[h.ProgramID])
+	}
+	for i := range msg.Programs {
+		msg.Programs[i].Members = nil
+	}
+	d.emit(Event{Kind: EventMemberMovedOut, MemberID: m.ID})
+	d.out.Outgoing = append(d.out.Outgoing, Outgoing{ToShard: c.ToShard, Payload: appendMessage(nil, messageMoveIn, &msg)})
+	return Result{}
+}
+
+// Receive decides a message from another shard.
+func (s *State) Receive(nowNanos int64, from uint32, payload []byte, out *Output) error {
+	if len(payload) == 0 {
+		return fmt.Errorf("welfare: empty message from shard %d", from)
+	}
+	d := decider{s: s, now: nowNanos, out: out}
+	body := payload[1:]
+	switch payload[0] {
+	case messageConfig:
+		var c Config
+		if err := json.Unmarshal(body, &c); err != nil {
+			return err
+		}
+		if c.Version > s.config.Version {
+			d.setConfig(&c, false)
+		}
+	case messageRevoke:
+		var m revokeMessage
+		if err := json.Unmarshal(body, &m); err != nil {
+			return err
+		}
+		if p, ok := s.programs[m.ProgramID]; ok && p.OwnerShard != s.shard && p.Status == ProgramActive {
+			d.closeProgram(p, ProgramRevoked, m.Officer)
+		}
+	case messageReturn:
+		var m returnMessage
+		if err := json.Unmarshal(body, &m); err != nil {
+			return err
+		}
+		u := s.unions[m.UnionID]
+		d.transfer(InTransitAccountID(s.shard), u.BudgetAccountID, m.AmountFen, ledger.CodeExpire, uint64(m.ProgramID))
+	case messageMoveIn, messageMoveBack:
+		var m moveMessage
+		if err := json.Unmarshal(body, &m); err != nil {
+			return err
+		}
+		d.receiveMove(payload[0], from, &m)
+	default:
+		return fmt.Errorf("welfare: message kind %d from shard %d", payload[0], from)
+	}
+	return nil
+}
+
+func (d *decider) receiveMove(kind byte, from uint32, m *moveMessage) {
+	s := d.s
+	_, unionHere := s.unions[m.Member.UnionID]
+	_, memberHere := s.members[m.Member.ID]
+	if kind == messageMoveIn && (!unionHere || memberHere) {
+		// Refused: send the member back as it came, to its old union.
+		back := *m
+		d.out.Outgoing = append(d.out.Outgoing, Outgoing{ToShard: from, Payload: appendMessage(nil, messageMoveBack, &back)})
+		return
+	}
+	nm := Member{ID: m.Member.ID, UnionID: m.Member.UnionID, Registered: m.Member.Registered, DuesPaid: m.Member.DuesPaid,
+		Counted: slices.Clone(m.Member.Counted)}
+	if kind == messageMoveBack {
+		nm.UnionID = m.FromUnion
+	}
+	for i, h := range m.Member.Holdings {
+		if _, ok := s.programs[h.ProgramID]; !ok {
+			cp := m.Programs[i]
+			cp.Members = nil
+			d.emit(Event{Kind: EventProgramCreated, Program: &cp})
+		}
+		account := d.openAccount(ledger.KindMemberPoints, ledger.AccountNoOverdraft, uint64(nm.ID))
+		if bal := m.Balances[i]; bal > 0 {
+			d.transfer(InTransitAccountID(s.shard), account, bal, ledger.CodeMove, uint64(nm.ID))
+		}
+		h.AccountID = account
+		nm.Holdings = append(nm.Holdings, h)
+	}
+	d.emit(Event{Kind: EventMemberMovedIn, Member: &nm})
+}

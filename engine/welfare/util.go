@@ -1,0 +1,5 @@
+package welfare
+
+import "slices"
+
+func slicesSort[T ~uint64](ids []T) { slices.Sort(ids) }
