@@ -27,6 +27,12 @@ type Machine[C, R any] interface {
 	CheckInvariants() error
 }
 
+// BatchEnder is an optional interface of a Machine: EndBatch is called once after everything
+// of a batch was decided (Tick, messages, requests), so a machine can pack what it sends.
+type BatchEnder interface {
+	EndBatch(b *Batch)
+}
+
 // Batch is what a machine writes while deciding one batch.
 type Batch struct {
 	// Shard is the shard deciding the batch; NowNanos is the batch time.
@@ -36,7 +42,13 @@ type Batch struct {
 	Events []byte
 
 	sends []outMessage
+	notes []any
 }
+
+// Notify queues a notification for Options.OnNotes, delivered once the batch is durable (and
+// dropped if it never is). Notifications are not journaled: they tell waiting callers and the
+// edge what happened, and a restart loses only notifications nobody can still be waiting for.
+func (b *Batch) Notify(note any) { b.notes = append(b.notes, note) }
 
 // Send queues a message to shard to. It is delivered after the batch is durable.
 func (b *Batch) Send(to uint32, payload []byte) {
@@ -47,4 +59,6 @@ func (b *Batch) reset(shard uint32, nowNanos int64) {
 	b.Shard, b.NowNanos = shard, nowNanos
 	b.Events = b.Events[:0]
 	b.sends = b.sends[:0]
+	clear(b.notes)
+	b.notes = b.notes[:0]
 }

@@ -55,6 +55,9 @@ type Options struct {
 	// Invariants checks the machine's invariants after every batch. The invariants build tag
 	// turns it on for every runtime.
 	Invariants bool
+	// OnNotes, if set, receives each batch's notifications (Batch.Notify) once the batch is
+	// durable, in batch order per shard, from the journal's completion path: it must not block.
+	OnNotes func(shard uint32, notes []any)
 	// Observe, if set, is called from each shard's loop after every batch; it must be cheap.
 	Observe func(shard uint32, commands int, queueDepth int)
 }

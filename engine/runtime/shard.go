@@ -24,6 +24,7 @@ type flight[C, R any] struct {
 	reqs     []*request[C, R]
 	sent     []outMessage
 	acks     []seqMark // senders to acknowledge, with the mark applied
+	notes    []any
 	snapshot []byte
 }
 
@@ -194,6 +195,9 @@ func (s *shard[C, R]) runBatch(first *request[C, R]) {
 		s.machine.Execute(b, r.cmds, r.results)
 		commands += len(r.cmds)
 	}
+	if ender, ok := s.machine.(BatchEnder); ok {
+		ender.EndBatch(b)
+	}
 	for _, m := range b.sends {
 		s.sendCounts[m.to]++
 		m.seq = s.env.sentSeq[m.to] + s.sendCounts[m.to]
@@ -212,6 +216,9 @@ func (s *shard[C, R]) runBatch(first *request[C, R]) {
 	}
 
 	f := flight[C, R]{reqs: reqs, acks: acks}
+	if len(b.notes) > 0 {
+		f.notes = append([]any(nil), b.notes...)
+	}
 	journaled := len(b.Events) > 0 || !s.delta.empty()
 	if journaled {
 		s.index++
@@ -232,6 +239,11 @@ func (s *shard[C, R]) runBatch(first *request[C, R]) {
 			lsn := s.durableLSN
 			s.flightMu.Unlock()
 			s.complete(&f, lsn, nil)
+		} else if err := s.failure(); err != nil {
+			// The batch this one waits for failed after the check at the top: onDurable has
+			// already answered the waiting batches and will not run again for this shard.
+			s.flightMu.Unlock()
+			s.complete(&f, 0, err)
 		} else {
 			s.waiting = append(s.waiting, f)
 			s.flightMu.Unlock()
@@ -361,6 +373,9 @@ func (s *shard[C, R]) complete(f *flight[C, R], lsn uint64, err error) {
 		}
 		for _, a := range f.acks {
 			s.rt.shards[a.shard].deliver(inItem{ack: true, from: s.id, seq: a.seq})
+		}
+		if len(f.notes) > 0 && s.rt.opts.OnNotes != nil {
+			s.rt.opts.OnNotes(s.id, f.notes)
 		}
 		if f.snapshot != nil && s.rt.snapshots != nil {
 			s.rt.snapshots.submit(s.id, lsn, f.snapshot)

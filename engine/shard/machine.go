@@ -4,6 +4,8 @@
 package shard
 
 import (
+	"encoding/binary"
+
 	"huigong/engine/runtime"
 	"huigong/engine/welfare"
 )
@@ -16,11 +18,17 @@ type (
 
 // Machine is one shard's state on the runtime.
 type Machine struct {
-	state *welfare.State
-	out   welfare.Output
+	state   *welfare.State
+	out     welfare.Output
+	pending []welfare.Outgoing
+	packed  []byte
+	seen    []uint32
 }
 
-var _ runtime.Machine[Command, Result] = (*Machine)(nil)
+var (
+	_ runtime.Machine[Command, Result] = (*Machine)(nil)
+	_ runtime.BatchEnder               = (*Machine)(nil)
+)
 
 // New returns the empty machine of a shard.
 func New(shard, shardsCount uint32) *Machine {
@@ -41,11 +49,65 @@ func (m *Machine) begin(b *runtime.Batch) { m.out.Events = b.Events }
 
 func (m *Machine) flush(b *runtime.Batch) {
 	b.Events, m.out.Events = m.out.Events, nil
-	for _, o := range m.out.Outgoing {
-		b.Send(o.ToShard, o.Payload)
-	}
+	m.pending = append(m.pending, m.out.Outgoing...)
 	m.out.Outgoing = m.out.Outgoing[:0]
+	for i := range m.out.Notes {
+		b.Notify(m.out.Notes[i])
+	}
+	m.out.Notes = m.out.Notes[:0]
 }
+
+// sendPending sends what the batch's decisions addressed to other shards, one message per
+// target shard: a festival rush sends thousands of reservations to one SKU's shard per batch,
+// and one message carries them all.
+func (m *Machine) sendPending(b *runtime.Batch) {
+	if len(m.pending) == 0 {
+		return
+	}
+	for _, to := range m.targets() {
+		m.packed = append(m.packed[:0], packedMessage)
+		count := 0
+		for _, o := range m.pending {
+			if o.ToShard == to {
+				count++
+			}
+		}
+		m.packed = binary.LittleEndian.AppendUint32(m.packed, uint32(count))
+		for _, o := range m.pending {
+			if o.ToShard == to {
+				m.packed = binary.LittleEndian.AppendUint32(m.packed, uint32(len(o.Payload)))
+				m.packed = append(m.packed, o.Payload...)
+			}
+		}
+		b.Send(to, m.packed)
+	}
+	clear(m.pending)
+	m.pending = m.pending[:0]
+}
+
+// targets lists the shards with pending messages, in order of first message.
+func (m *Machine) targets() []uint32 {
+	m.seen = m.seen[:0]
+	for _, o := range m.pending {
+		found := false
+		for _, t := range m.seen {
+			if t == o.ToShard {
+				found = true
+				break
+			}
+		}
+		if !found {
+			m.seen = append(m.seen, o.ToShard)
+		}
+	}
+	return m.seen
+}
+
+// packedMessage marks a message that carries several; welfare's own kinds are all below it.
+const packedMessage = 0xff
+
+// EndBatch sends the batch's messages, packed per target shard.
+func (m *Machine) EndBatch(b *runtime.Batch) { m.sendPending(b) }
 
 func (m *Machine) Tick(b *runtime.Batch) {
 	m.begin(b)
@@ -61,10 +123,24 @@ func (m *Machine) Execute(b *runtime.Batch, cmds []Command, results []Result) {
 
 func (m *Machine) Receive(b *runtime.Batch, from uint32, payload []byte) {
 	m.begin(b)
+	if len(payload) > 0 && payload[0] == packedMessage {
+		count := binary.LittleEndian.Uint32(payload[1:])
+		rest := payload[5:]
+		for i := uint32(0); i < count; i++ {
+			n := binary.LittleEndian.Uint32(rest)
+			m.receiveOne(b, from, rest[4:4+n])
+			rest = rest[4+n:]
+		}
+	} else {
+		m.receiveOne(b, from, payload)
+	}
+	m.flush(b)
+}
+
+func (m *Machine) receiveOne(b *runtime.Batch, from uint32, payload []byte) {
 	if err := m.state.Receive(b.NowNanos, from, payload, &m.out); err != nil {
 		panic(err) // Messages come only from machines of this package, through the journal.
 	}
-	m.flush(b)
 }
 
 func (m *Machine) Apply(events []byte) error        { return m.state.Apply(events) }

@@ -1,6 +1,9 @@
 package welfare
 
-import "huigong/engine/ledger"
+import (
+	"huigong/engine/ledger"
+	"huigong/engine/stock"
+)
 
 // CommandKind selects what a Command asks for and which of its fields are read.
 type CommandKind uint8
@@ -36,6 +39,25 @@ const (
 	SetPickupPoint
 	SetMerchant
 	AddFederationOfficer
+	// PlaceOrder starts Member's checkout of Order: the points are held and the SKU shards
+	// asked to reserve; the outcome comes as a NoteOrder.
+	PlaceOrder
+	// ConfirmPayment records the platform's payment PaymentRef of OrderID's cash part.
+	ConfirmPayment
+	// CancelOrder cancels OrderID before shipment (Member, when set, must own it).
+	CancelOrder
+	// ShipOrder, ArriveOrder and HandOutOrder move OrderID through fulfilment.
+	ShipOrder
+	ArriveOrder
+	HandOutOrder
+	// ReturnOrder takes back OrderID after pickup, within the return window.
+	ReturnOrder
+	// SetSKU creates or updates SKU, homed on this shard.
+	SetSKU
+	// ReceiveStock adds Quantity units of SKU.ID received from the merchant.
+	ReceiveStock
+	// RestockSKU moves Quantity returned units of SKU.ID back to available.
+	RestockSKU
 )
 
 // Command is one request to the welfare decider.
@@ -59,6 +81,11 @@ type Command struct {
 	Choices     []SKUID
 	ToUnion     UnionID
 	ToShard     uint32
+	Order       *OrderRequest
+	OrderID     OrderID
+	PaymentRef  uint64
+	SKU         stock.SKU
+	Quantity    int64
 }
 
 // Code is the outcome of a command, or of one member of an issuance. Business outcomes are
@@ -95,6 +122,25 @@ const (
 	SameUnion
 	MemberHasHolds
 	ConfigOutdated
+	InvalidOrder
+	NotEligible
+	InsufficientPoints
+	SoldOut
+	LimitExceeded
+	PriceChanged
+	NotListed
+	UnknownOrder
+	WrongOrderState
+	LatePayment
+	PaymentTimeout
+	CheckoutTimeout
+	Cancelled
+	Uncollected
+	NotHandedOut
+	ReturnWindowClosed
+	UnknownSKU
+	InvalidSKU
+	InvalidQuantity
 	codeCount
 )
 
@@ -110,7 +156,13 @@ var codeNames = [codeCount]string{
 	ProgramNotActive: "program_not_active", ProgramHasIssued: "program_has_issued",
 	NotAGift: "not_a_gift", GiftAlreadyClaimed: "gift_already_claimed",
 	NothingToIssue: "nothing_to_issue", SameUnion: "same_union", MemberHasHolds: "member_has_holds",
-	ConfigOutdated: "config_outdated",
+	ConfigOutdated: "config_outdated", InvalidOrder: "invalid_order", NotEligible: "not_eligible",
+	InsufficientPoints: "insufficient_points", SoldOut: "sold_out", LimitExceeded: "limit_exceeded",
+	PriceChanged: "price_changed", NotListed: "not_listed", UnknownOrder: "unknown_order",
+	WrongOrderState: "wrong_order_state", LatePayment: "late_payment", PaymentTimeout: "payment_timeout",
+	CheckoutTimeout: "checkout_timeout", Cancelled: "cancelled", Uncollected: "uncollected",
+	NotHandedOut: "not_handed_out", ReturnWindowClosed: "return_window_closed", UnknownSKU: "unknown_sku",
+	InvalidSKU: "invalid_sku", InvalidQuantity: "invalid_quantity",
 }
 
 func (c Code) String() string {
@@ -141,6 +193,9 @@ type Result struct {
 	IssuedCount int
 	IssuedFen   int64
 	Refused     []MemberResult
+	// For orders: the order's state after the command, and why it ended if it did.
+	Order     OrderState
+	OrderCode Code
 }
 
 // MemberResult is the refusal of one member of an issuance.

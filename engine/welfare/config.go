@@ -1,5 +1,7 @@
 package welfare
 
+import "huigong/engine/stock"
+
 // Category is a policy category of welfare, which the federation's caps are set per.
 type Category uint8
 
@@ -69,6 +71,15 @@ type Config struct {
 	ApprovalThresholdFen int64 `json:"approval_threshold_fen"`
 	// Festivals is the calendar of statutory festivals.
 	Festivals []Festival `json:"festivals"`
+	// Campaigns are the festival sales, with their discounts.
+	Campaigns []stock.Campaign `json:"campaigns"`
+	// ReserveTimeoutNanos bounds an open checkout; PaymentTimeoutNanos the wait for a cash
+	// payment; UncollectedNanos the wait at the pickup point; ReturnWindowNanos a return after
+	// pickup.
+	ReserveTimeoutNanos int64 `json:"reserve_timeout_nanos"`
+	PaymentTimeoutNanos int64 `json:"payment_timeout_nanos"`
+	UncollectedNanos    int64 `json:"uncollected_nanos"`
+	ReturnWindowNanos   int64 `json:"return_window_nanos"`
 }
 
 // Festival is one statutory festival in one year, as a range of calendar days in
@@ -83,7 +94,11 @@ type Festival struct {
 // Cash-like categories have no cap of their own: activity points are capped per day by the
 // earning API, and general programs by their budget.
 func DefaultConfig() Config {
-	c := Config{Version: 1, ApprovalThresholdFen: 100_000_00}
+	c := Config{
+		Version: 1, ApprovalThresholdFen: 100_000_00,
+		ReserveTimeoutNanos: 30 * nanosPerSecond, PaymentTimeoutNanos: 15 * 60 * nanosPerSecond,
+		UncollectedNanos: 7 * secondsPerDay * nanosPerSecond, ReturnWindowNanos: 7 * secondsPerDay * nanosPerSecond,
+	}
 	for i := range c.CapsFen {
 		c.CapsFen[i] = -1
 	}

@@ -7,17 +7,21 @@ import (
 	"slices"
 
 	"huigong/engine/ledger"
+	"huigong/engine/stock"
 )
 
 // Output collects what a batch decided: the encoded events, and messages for other shards.
 type Output struct {
 	Events   []byte
 	Outgoing []Outgoing
+	// Notes are for the edge, once the batch is durable; they are not journaled.
+	Notes []OrderNote
 }
 
 func (o *Output) Reset() {
 	o.Events = o.Events[:0]
 	o.Outgoing = o.Outgoing[:0]
+	o.Notes = o.Notes[:0]
 }
 
 // decider is the working set of one call: the state, the batch time and the output.
@@ -53,11 +57,22 @@ func (s *State) Tick(nowNanos int64, out *Output) {
 		}
 		d.closeProgram(p, ProgramExpired, 0)
 	}
+	d.tickOrders()
 }
 
 // NextDeadlineNanos is the earliest program expiry or ledger deadline.
 func (s *State) NextDeadlineNanos() (int64, bool) {
 	next, ok := s.ledger.NextDeadlineNanos()
+	for len(s.orderDeadlines) > 0 {
+		e := s.orderDeadlines[0]
+		if o, live := s.orders[e.id]; live && o.DeadlineNanos == e.deadline {
+			if !ok || e.deadline < next {
+				next, ok = e.deadline, true
+			}
+			break
+		}
+		heap.Pop(&s.orderDeadlines)
+	}
 	for len(s.expiries) > 0 {
 		e := s.expiries[0]
 		if p, live := s.programs[e.id]; live && p.Status == ProgramActive && p.ToNanos == e.toNanos {
@@ -150,6 +165,26 @@ func (d *decider) decide(c *Command) Result {
 		m := c.Merchant
 		d.emit(Event{Kind: EventMerchantSet, Merchant: &m})
 		return Result{}
+	case PlaceOrder:
+		return d.placeOrder(c)
+	case ConfirmPayment:
+		return d.confirmPayment(c)
+	case CancelOrder:
+		return d.cancelOrder(c)
+	case ShipOrder:
+		return d.advance(c, OrderPlaced, OrderShipped)
+	case ArriveOrder:
+		return d.advance(c, OrderShipped, OrderReady)
+	case HandOutOrder:
+		return d.advance(c, OrderReady, OrderHandedOut)
+	case ReturnOrder:
+		return d.returnOrder(c)
+	case SetSKU:
+		return Result{Code: fromStock(d.s.stock.SetSKU(c.SKU, d.stockEmitter()))}
+	case ReceiveStock:
+		return Result{Code: fromStock(d.s.stock.Receive(c.SKU.ID, c.Quantity, d.stockEmitter()))}
+	case RestockSKU:
+		return Result{Code: fromStock(d.s.stock.Restock(c.SKU.ID, c.Quantity, d.stockEmitter()))}
 	case AddFederationOfficer:
 		if c.Officer == 0 {
 			return Result{Code: InvalidID}
@@ -651,6 +686,12 @@ func (s *State) Receive(nowNanos int64, from uint32, payload []byte, out *Output
 		}
 		u := s.unions[m.UnionID]
 		d.transfer(InTransitAccountID(s.shard), u.BudgetAccountID, m.AmountFen, ledger.CodeExpire, uint64(m.ProgramID))
+	case messageReserve, messageReserved, messageConfirm, messageRelease, messageHandOut, messageGoodsBack, messageUncollected:
+		m, err := decodeStockMessage(body)
+		if err != nil {
+			return err
+		}
+		d.receiveStock(payload[0], from, &m)
 	case messageMoveIn, messageMoveBack:
 		var m moveMessage
 		if err := json.Unmarshal(body, &m); err != nil {
@@ -692,4 +733,20 @@ func (d *decider) receiveMove(kind byte, from uint32, m *moveMessage) {
 		nm.Holdings = append(nm.Holdings, h)
 	}
 	d.emit(Event{Kind: EventMemberMovedIn, Member: &nm})
+}
+
+func fromStock(c stock.Code) Code {
+	switch c {
+	case stock.OK:
+		return OK
+	case stock.Exists:
+		return Exists
+	case stock.UnknownSKU:
+		return UnknownSKU
+	case stock.InvalidSKU:
+		return InvalidSKU
+	case stock.InvalidQuantity:
+		return InvalidQuantity
+	}
+	return stockRefusal(c)
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 
 	"huigong/engine/ledger"
+	"huigong/engine/stock"
 )
 
 // EventKind says what a welfare event records. Ledger events share the stream and keep their
@@ -32,6 +33,9 @@ const (
 	EventPickupPointSet
 	EventMerchantSet
 	EventFederationOfficerAdded
+	EventOrderSet
+	EventReceivableOpened
+	eventKindLast = EventReceivableOpened
 )
 
 const eventFormatVersion = 1
@@ -59,7 +63,10 @@ type Event struct {
 	AccountID   ledger.AccountID `json:"account_id,omitempty"`
 	Status      ProgramStatus    `json:"status,omitempty"`
 	Choices     []SKUID          `json:"choices,omitempty"`
-	NextID      uint64           `json:"next_id,omitempty"`
+	MerchantID  MerchantID       `json:"merchant_id,omitempty"`
+	// order is EventOrderSet's, in its own binary form.
+	order  *Order
+	NextID uint64 `json:"next_id,omitempty"`
 }
 
 // memberIssuedBytes is the fixed binary form of the hot event, one per member of an issuance.
@@ -68,6 +75,9 @@ const memberIssuedBytes = 2 + 8 + 8 + 8 + 4 + 8
 // AppendEvent appends the binary form of a welfare event.
 func AppendEvent(dst []byte, e *Event) []byte {
 	dst = append(dst, byte(e.Kind), eventFormatVersion)
+	if e.Kind == EventOrderSet {
+		return appendOrder(dst, e.order)
+	}
 	if e.Kind == EventMemberIssued {
 		dst = binary.LittleEndian.AppendUint64(dst, uint64(e.ProgramID))
 		dst = binary.LittleEndian.AppendUint64(dst, uint64(e.MemberID))
@@ -90,8 +100,15 @@ func DecodeEvent(src []byte) (Event, int, error) {
 		return Event{}, 0, fmt.Errorf("%w: %d bytes", ErrBadEvent, len(src))
 	}
 	kind, version := EventKind(src[0]), src[1]
-	if kind < EventConfigSet || kind > EventFederationOfficerAdded || version != eventFormatVersion {
+	if kind < EventConfigSet || kind > eventKindLast || version != eventFormatVersion {
 		return Event{}, 0, fmt.Errorf("%w: kind %d version %d", ErrBadEvent, kind, version)
+	}
+	if kind == EventOrderSet {
+		o, n, err := decodeOrder(src[2:])
+		if err != nil {
+			return Event{}, 0, err
+		}
+		return Event{Kind: kind, order: o}, 2 + n, nil
 	}
 	if kind == EventMemberIssued {
 		if len(src) < memberIssuedBytes {
@@ -122,6 +139,15 @@ func DecodeEvent(src []byte) (Event, int, error) {
 // Apply replays a batch's events, ledger and welfare, in order.
 func (s *State) Apply(events []byte) error {
 	for len(events) > 0 {
+		if stock.IsEvent(events[0]) {
+			e, n, err := stock.DecodeEvent(events)
+			if err != nil {
+				return err
+			}
+			s.stock.Apply(&e)
+			events = events[n:]
+			continue
+		}
 		if EventKind(events[0]) < eventKindFirst {
 			e, n, err := ledger.DecodeEvent(events)
 			if err != nil {
@@ -202,6 +228,10 @@ func (s *State) apply(e *Event) {
 		s.merchants[m.ID] = &m
 	case EventFederationOfficerAdded:
 		s.federationOfficers = append(s.federationOfficers, e.Officer)
+	case EventOrderSet:
+		s.applyOrder(e.order)
+	case EventReceivableOpened:
+		s.receivables[e.MerchantID] = e.AccountID
 	default:
 		panic(fmt.Sprintf("welfare: apply of event kind %d", e.Kind))
 	}
@@ -221,3 +251,77 @@ func (s *State) noteLedgerIDs(e *ledger.Event) {
 		s.nextID = id + 1
 	}
 }
+
+// The binary form of an order, the hot event of a festival sale.
+func appendOrder(dst []byte, o *Order) []byte {
+	le := binary.LittleEndian
+	for _, v := range [...]uint64{uint64(o.ID), uint64(o.MemberID), uint64(o.UnionID), uint64(o.PickupPointID),
+		uint64(o.CashFen), uint64(o.DeadlineNanos), uint64(o.PlacedNanos), uint64(o.ReadyNanos), uint64(o.HandedNanos), o.PaymentRef} {
+		dst = le.AppendUint64(dst, v)
+	}
+	dst = append(dst, byte(o.State), byte(o.Code), byte(o.Awaiting))
+	dst = le.AppendUint16(dst, uint16(len(o.Lines)))
+	for i := range o.Lines {
+		l := &o.Lines[i]
+		dst = le.AppendUint64(dst, uint64(l.SKU))
+		dst = le.AppendUint64(dst, uint64(l.Quantity))
+		dst = le.AppendUint64(dst, uint64(l.UnitPriceFen))
+		dst = le.AppendUint32(dst, l.Shard)
+		dst = le.AppendUint64(dst, uint64(l.MerchantID))
+		dst = append(dst, byte(l.Code), byte(len(l.Category)))
+		dst = append(dst, l.Category...)
+	}
+	dst = le.AppendUint16(dst, uint16(len(o.Holds)))
+	for i := range o.Holds {
+		h := &o.Holds[i]
+		for _, v := range [...]uint64{uint64(h.TransferID), uint64(h.AccountID), uint64(h.ProgramID), uint64(h.MerchantID), uint64(h.AmountFen), uint64(h.RefundID)} {
+			dst = le.AppendUint64(dst, v)
+		}
+	}
+	return dst
+}
+
+func decodeOrder(b []byte) (*Order, int, error) {
+	r := orderReader{b: b, ok: true}
+	o := &Order{}
+	o.ID, o.MemberID, o.UnionID = OrderID(r.u64()), MemberID(r.u64()), UnionID(r.u64())
+	o.PickupPointID, o.CashFen, o.DeadlineNanos = PickupPointID(r.u64()), int64(r.u64()), int64(r.u64())
+	o.PlacedNanos, o.ReadyNanos, o.HandedNanos, o.PaymentRef = int64(r.u64()), int64(r.u64()), int64(r.u64()), r.u64()
+	o.State, o.Code, o.Awaiting = OrderState(r.u8()), Code(r.u8()), int(r.u8())
+	n := int(r.u16())
+	for i := 0; i < n && r.ok; i++ {
+		l := OrderLine{SKU: stock.SKUID(r.u64()), Quantity: int64(r.u64()), UnitPriceFen: int64(r.u64())}
+		l.Shard, l.MerchantID, l.Code = r.u32(), MerchantID(r.u64()), stock.Code(r.u8())
+		l.Category = string(r.bytes(int(r.u8())))
+		o.Lines = append(o.Lines, l)
+	}
+	n = int(r.u16())
+	for i := 0; i < n && r.ok; i++ {
+		o.Holds = append(o.Holds, Hold{TransferID: ledger.TransferID(r.u64()), AccountID: ledger.AccountID(r.u64()),
+			ProgramID: ProgramID(r.u64()), MerchantID: MerchantID(r.u64()), AmountFen: int64(r.u64()), RefundID: ledger.TransferID(r.u64())})
+	}
+	if !r.ok {
+		return nil, 0, fmt.Errorf("%w: short order", ErrBadEvent)
+	}
+	return o, len(b) - len(r.b), nil
+}
+
+type orderReader struct {
+	b  []byte
+	ok bool
+}
+
+func (r *orderReader) take(n int) []byte {
+	if !r.ok || len(r.b) < n {
+		r.ok = false
+		return make([]byte, n)
+	}
+	v := r.b[:n]
+	r.b = r.b[n:]
+	return v
+}
+func (r *orderReader) u8() byte           { return r.take(1)[0] }
+func (r *orderReader) u16() uint16        { return binary.LittleEndian.Uint16(r.take(2)) }
+func (r *orderReader) u32() uint32        { return binary.LittleEndian.Uint32(r.take(4)) }
+func (r *orderReader) u64() uint64        { return binary.LittleEndian.Uint64(r.take(8)) }
+func (r *orderReader) bytes(n int) []byte { return r.take(n) }

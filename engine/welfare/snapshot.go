@@ -13,14 +13,22 @@ import (
 // snapshotTables is the welfare part of a snapshot, with every map as a list in id order so
 // equal states give equal bytes.
 type snapshotTables struct {
-	Config             Config         `json:"config"`
-	Unions             []*Union       `json:"unions"`
-	Members            []*Member      `json:"members"`
-	Programs           []*Program     `json:"programs"`
-	PickupPoints       []*PickupPoint `json:"pickup_points"`
-	Merchants          []*Merchant    `json:"merchants"`
-	FederationOfficers []OfficerID    `json:"federation_officers"`
-	NextID             uint64         `json:"next_id"`
+	Config             Config          `json:"config"`
+	Unions             []*Union        `json:"unions"`
+	Members            []*Member       `json:"members"`
+	Programs           []*Program      `json:"programs"`
+	PickupPoints       []*PickupPoint  `json:"pickup_points"`
+	Merchants          []*Merchant     `json:"merchants"`
+	FederationOfficers []OfficerID     `json:"federation_officers"`
+	NextID             uint64          `json:"next_id"`
+	Receivables        []receivable    `json:"receivables"`
+	Stock              json.RawMessage `json:"stock"`
+	Orders             []byte          `json:"orders"`
+}
+
+type receivable struct {
+	Merchant MerchantID       `json:"merchant"`
+	Account  ledger.AccountID `json:"account"`
 }
 
 func sortedValues[K ~uint64, V any](m map[K]*V) []*V {
@@ -41,10 +49,24 @@ func (s *State) AppendSnapshot(dst []byte) []byte {
 	l := s.ledger.AppendSnapshot(nil)
 	dst = binary.LittleEndian.AppendUint64(dst, uint64(len(l)))
 	dst = append(dst, l...)
+	st, err := s.stock.MarshalSnapshot()
+	if err != nil {
+		panic(err)
+	}
+	var orders []byte
+	for _, o := range sortedValues(s.orders) {
+		orders = appendOrder(orders, o)
+	}
+	var recv []receivable
+	for m, a := range s.receivables {
+		recv = append(recv, receivable{Merchant: m, Account: a})
+	}
+	slices.SortFunc(recv, func(a, b receivable) int { return cmpInt64(int64(a.Merchant), int64(b.Merchant)) })
 	body, err := json.Marshal(snapshotTables{
 		Config: s.config, Unions: sortedValues(s.unions), Members: sortedValues(s.members),
 		Programs: sortedValues(s.programs), PickupPoints: sortedValues(s.pickupPoints),
 		Merchants: sortedValues(s.merchants), FederationOfficers: s.federationOfficers, NextID: s.nextID,
+		Receivables: recv, Stock: st, Orders: orders,
 	})
 	if err != nil {
 		panic(err)
@@ -93,6 +115,22 @@ func (s *State) Restore(src []byte) error {
 	for _, m := range t.Merchants {
 		r.merchants[m.ID] = m
 	}
+	for _, rc := range t.Receivables {
+		r.receivables[rc.Merchant] = rc.Account
+	}
+	if len(t.Stock) > 0 {
+		if err := r.stock.UnmarshalSnapshot(t.Stock); err != nil {
+			return err
+		}
+	}
+	for b := t.Orders; len(b) > 0; {
+		o, n, err := decodeOrder(b)
+		if err != nil {
+			return err
+		}
+		r.applyOrder(o)
+		b = b[n:]
+	}
 	*s = *r
 	return nil
 }
@@ -102,6 +140,9 @@ func (s *State) Restore(src []byte) error {
 // account present.
 func (s *State) CheckInvariants() error {
 	if err := s.ledger.CheckInvariants(); err != nil {
+		return err
+	}
+	if err := s.stock.CheckInvariants(); err != nil {
 		return err
 	}
 	for _, u := range sortedValues(s.unions) {

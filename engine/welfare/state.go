@@ -2,6 +2,7 @@ package welfare
 
 import (
 	"huigong/engine/ledger"
+	"huigong/engine/stock"
 )
 
 // Ids. Member ids come from the platform's single sign-on; the others from the callers.
@@ -160,6 +161,11 @@ type State struct {
 
 	// expiries are the active programs by window end, for Tick.
 	expiries programHeap
+
+	stock          *stock.State
+	orders         map[OrderID]*Order
+	orderDeadlines orderHeap
+	receivables    map[MerchantID]ledger.AccountID
 	// nextID numbers the accounts and transfers the welfare decider makes, in the ledger's
 	// reserved range.
 	nextID uint64
@@ -177,6 +183,11 @@ func InTransitAccountID(shard uint32) ledger.AccountID {
 	return ledger.AccountID(ledger.ReservedIDMin + uint64(shard))
 }
 
+// ExternalCashAccountID is where the cash part of orders comes from.
+func ExternalCashAccountID(shard uint32) ledger.AccountID {
+	return ledger.AccountID(ledger.ReservedIDMin + 2<<32 + uint64(shard))
+}
+
 // New returns the empty state of a shard, with its funding and in-transit accounts and the
 // default configuration.
 func New(shard, shardsCount uint32) *State {
@@ -184,11 +195,12 @@ func New(shard, shardsCount uint32) *State {
 		shard: shard, shardsCount: shardsCount, ledger: ledger.New(), config: DefaultConfig(),
 		unions: map[UnionID]*Union{}, members: map[MemberID]*Member{}, programs: map[ProgramID]*Program{},
 		pickupPoints: map[PickupPointID]*PickupPoint{}, merchants: map[MerchantID]*Merchant{},
-		nextID: welfareIDBase,
+		nextID: welfareIDBase, stock: stock.New(), orders: map[OrderID]*Order{}, receivables: map[MerchantID]ledger.AccountID{},
 	}
 	for _, a := range []ledger.Account{
 		{ID: FundingAccountID(shard), Kind: ledger.KindFederationFunding, UserData: uint64(shard)},
 		{ID: InTransitAccountID(shard), Kind: ledger.KindInTransit, UserData: uint64(shard)},
+		{ID: ExternalCashAccountID(shard), Kind: ledger.KindExternalCash, UserData: uint64(shard)},
 	} {
 		s.ledger.Apply(&ledger.Event{Kind: ledger.EventAccountCreated, Account: a})
 	}

@@ -1,0 +1,865 @@
+package welfare
+
+import (
+	"container/heap"
+	"encoding/binary"
+	"fmt"
+	"slices"
+
+	"huigong/engine/ledger"
+	"huigong/engine/stock"
+)
+
+// OrderID is the caller's order id: the API's Idempotency-Key becomes it.
+type OrderID = stock.OrderID
+
+// OrderState is where an order is. Reserving and AwaitingPayment are open checkouts; Placed
+// and later states are orders confirmed to the member.
+type OrderState uint8
+
+const (
+	OrderReserving OrderState = iota + 1
+	OrderAwaitingPayment
+	OrderPlaced
+	OrderShipped
+	OrderReady
+	OrderHandedOut
+	OrderCancelled
+	OrderRefused
+	OrderUncollected
+	OrderReturned
+	orderStateLast = OrderReturned
+)
+
+var orderStateNames = [...]string{
+	OrderReserving: "reserving", OrderAwaitingPayment: "awaiting_payment", OrderPlaced: "placed",
+	OrderShipped: "shipped", OrderReady: "ready_for_pickup", OrderHandedOut: "handed_out",
+	OrderCancelled: "cancelled", OrderRefused: "refused", OrderUncollected: "returned_uncollected",
+	OrderReturned: "returned",
+}
+
+func (s OrderState) String() string {
+	if s == 0 || s > orderStateLast {
+		return "invalid"
+	}
+	return orderStateNames[s]
+}
+
+// Final reports whether the order is over: nothing more happens to it.
+func (s OrderState) Final() bool {
+	return s == OrderCancelled || s == OrderRefused || s == OrderUncollected || s == OrderReturned
+}
+
+// OrderLine is one SKU of an order, at the unit price the member was shown; the SKU's shard
+// checks the price.
+type OrderLine struct {
+	SKU          stock.SKUID
+	Quantity     int64
+	UnitPriceFen int64
+	Shard        uint32
+	MerchantID   MerchantID
+	Category     string
+	// Code is the SKU shard's answer to the reservation.
+	Code stock.Code
+}
+
+// AmountFen is the line's total.
+func (l *OrderLine) AmountFen() int64 { return l.Quantity * l.UnitPriceFen }
+
+// Hold is one part of an order's payment: points of one program held for one merchant, or
+// (ProgramID zero) the cash part for one merchant.
+type Hold struct {
+	TransferID ledger.TransferID // the pending transfer; zero for cash not yet paid
+	AccountID  ledger.AccountID  // the member's program account, or the external cash account
+	ProgramID  ProgramID
+	MerchantID MerchantID
+	AmountFen  int64
+	// RefundID is the refund of the posted hold, after a return.
+	RefundID ledger.TransferID
+}
+
+// Order is a member's order, kept on the member's shard.
+type Order struct {
+	ID            OrderID
+	MemberID      MemberID
+	UnionID       UnionID
+	PickupPointID PickupPointID
+	CashFen       int64
+	State         OrderState
+	// Code says why an order was refused or cancelled.
+	Code Code
+	// Awaiting is the number of SKU shards whose answer is still awaited.
+	Awaiting      int
+	DeadlineNanos int64 // of the open checkout, or of the pickup (ready) or the return window
+	PlacedNanos   int64
+	ReadyNanos    int64
+	HandedNanos   int64
+	PaymentRef    uint64
+	Lines         []OrderLine
+	Holds         []Hold
+}
+
+// TotalFen is the order's value.
+func (o *Order) TotalFen() int64 {
+	var t int64
+	for i := range o.Lines {
+		t += o.Lines[i].AmountFen()
+	}
+	return t
+}
+
+// OrderRequest is what a member asks to buy.
+type OrderRequest struct {
+	ID            OrderID
+	PickupPointID PickupPointID
+	CashFen       int64
+	Lines         []OrderLine
+}
+
+// Limits of an order.
+const (
+	orderLinesMax     = 50
+	orderQuantityMax  = 1_000
+	orderUnitPriceMax = 1 << 40
+	orderHoldsMax     = orderLinesMax * 8
+)
+
+// Order codes are in command.go.
+
+// Order returns an order of a member on this shard.
+func (s *State) Order(id OrderID) (*Order, bool) { o, ok := s.orders[id]; return o, ok }
+
+// Stock gives read access to the SKUs homed on this shard.
+func (s *State) Stock() *stock.State { return s.stock }
+
+// OrderNote is a notification for the edge, delivered once the batch that decided it is
+// durable: an order reached a state a caller waits for, a SKU sold out or came back, or a late
+// payment must be refunded.
+type OrderNote struct {
+	Kind    NoteKind
+	OrderID OrderID
+	Member  MemberID
+	State   OrderState
+	Code    Code
+	SKU     stock.SKUID
+	// RefundCashFen asks the platform to refund a cash payment.
+	RefundCashFen int64
+	PaymentRef    uint64
+}
+
+type NoteKind uint8
+
+const (
+	NoteOrder NoteKind = iota + 1
+	NoteSoldOut
+	NoteBackInStock
+	NoteRefundPayment
+)
+
+func (d *decider) note(n OrderNote) { d.out.Notes = append(d.out.Notes, n) }
+
+func (d *decider) orderNote(o *Order) {
+	d.note(OrderNote{Kind: NoteOrder, OrderID: o.ID, Member: o.MemberID, State: o.State, Code: o.Code})
+}
+
+// emitOrder applies and journals the order's new form.
+func (d *decider) emitOrder(o *Order) {
+	d.emit(Event{Kind: EventOrderSet, order: o})
+}
+
+func (d *decider) placeOrder(c *Command) Result {
+	req := c.Order
+	if req == nil || req.ID == 0 {
+		return Result{Code: InvalidID}
+	}
+	if o, ok := d.s.orders[req.ID]; ok {
+		if o.MemberID != c.MemberID {
+			return Result{Code: ExistsWithDifferentFields}
+		}
+		return Result{Code: Exists, Order: o.State, OrderCode: o.Code}
+	}
+	m, ok := d.s.members[c.MemberID]
+	switch {
+	case !ok || !m.Registered || !m.DuesPaid:
+		return Result{Code: NotRegistered}
+	case len(req.Lines) == 0 || len(req.Lines) > orderLinesMax:
+		return Result{Code: InvalidOrder}
+	}
+	var totalFen int64
+	for i := range req.Lines {
+		l := &req.Lines[i]
+		if l.SKU == 0 || l.Quantity <= 0 || l.Quantity > orderQuantityMax || l.UnitPriceFen < 0 ||
+			l.UnitPriceFen > orderUnitPriceMax || l.Shard >= d.s.shardsCount {
+			return Result{Code: InvalidOrder}
+		}
+		totalFen += l.AmountFen()
+	}
+	if req.CashFen < 0 || req.CashFen > totalFen {
+		return Result{Code: InvalidAmount}
+	}
+	plan, code := d.allocate(m, req, totalFen)
+	if code != OK {
+		return Result{Code: code}
+	}
+	o := &Order{
+		ID: req.ID, MemberID: m.ID, UnionID: m.UnionID, PickupPointID: req.PickupPointID, CashFen: req.CashFen,
+		State: OrderReserving, DeadlineNanos: d.now + d.s.config.ReserveTimeoutNanos, Lines: slices.Clone(req.Lines),
+	}
+	for i := range o.Lines {
+		o.Lines[i].Code = stock.OK
+	}
+	for _, h := range plan {
+		if h.ProgramID != 0 {
+			h.TransferID = ledger.TransferID(d.newID())
+			d.engine(ledger.TransferCommand(ledger.Transfer{
+				ID: h.TransferID, DebitAccountID: h.AccountID, CreditAccountID: d.receivable(h.MerchantID),
+				AmountFen: h.AmountFen, Code: ledger.CodeSpendHold, UserData: uint64(o.ID), Flags: ledger.Pending,
+			}))
+		}
+		o.Holds = append(o.Holds, h)
+	}
+	o.Awaiting = d.sendToSKUShards(o, messageReserve, nil)
+	d.emitOrder(o)
+	return Result{Order: o.State}
+}
+
+// receivable returns this shard's receivable account for a merchant, opening it the first time.
+func (d *decider) receivable(m MerchantID) ledger.AccountID {
+	if a, ok := d.s.receivables[m]; ok {
+		return a
+	}
+	a := d.openAccount(ledger.KindMerchantReceivable, 0, uint64(m))
+	d.emit(Event{Kind: EventReceivableOpened, MerchantID: m, AccountID: a})
+	return a
+}
+
+// candidate is a program the member may pay with, with its rank: earlier expiry first.
+type candidate struct {
+	programID ProgramID
+	accountID ledger.AccountID
+	availFen  int64
+	program   *Program
+}
+
+// allocate finds holds that pay for the order: the cash part first, then points of programs
+// whose whitelist allows each line, preferring the earliest-expiring points. It solves a small
+// min-cost flow (lines to programs), so it finds an allocation whenever one exists, where a
+// greedy choice would fail.
+func (d *decider) allocate(m *Member, req *OrderRequest, totalFen int64) ([]Hold, Code) {
+	var cands []candidate
+	for _, h := range m.Holdings {
+		p := d.s.programs[h.ProgramID]
+		if h.Closed || p == nil || p.Status != ProgramActive || d.now < p.FromNanos || d.now >= p.ToNanos {
+			continue
+		}
+		a, _ := d.s.ledger.Account(h.AccountID)
+		if a.AvailableFen() > 0 {
+			cands = append(cands, candidate{programID: p.ID, accountID: h.AccountID, availFen: a.AvailableFen(), program: p})
+		}
+	}
+	slices.SortFunc(cands, func(a, b candidate) int {
+		if a.program.ToNanos != b.program.ToNanos {
+			return cmpInt64(a.program.ToNanos, b.program.ToNanos)
+		}
+		return cmpInt64(int64(a.programID), int64(b.programID))
+	})
+	lines := req.Lines
+	eligible := make([][]bool, len(lines))
+	for i := range lines {
+		eligible[i] = make([]bool, len(cands))
+		any := false
+		for j := range cands {
+			p := cands[j].program
+			ok := p.Whitelist.Allows(lines[i].Category, SKUID(lines[i].SKU), lines[i].MerchantID)
+			if ok && p.Gift != nil {
+				ok = slices.Contains(p.Gift.Options, SKUID(lines[i].SKU))
+			}
+			eligible[i][j] = ok
+			any = any || ok
+		}
+		if !any && req.CashFen == 0 {
+			return nil, NotEligible
+		}
+	}
+	// Cash pays first, line by line in order, so the points pay the rest.
+	cashLeft := req.CashFen
+	need := make([]int64, len(lines))
+	var holds []Hold
+	for i := range lines {
+		need[i] = lines[i].AmountFen()
+		if c := min(cashLeft, need[i]); c > 0 {
+			holds = appendHold(holds, Hold{AccountID: ExternalCashAccountID(d.s.shard), MerchantID: lines[i].MerchantID, AmountFen: c})
+			need[i] -= c
+			cashLeft -= c
+		}
+	}
+	flow, ok := minCostFlow(need, cands, eligible)
+	if !ok {
+		return nil, InsufficientPoints
+	}
+	for i := range lines {
+		for j := range cands {
+			if f := flow[i][j]; f > 0 {
+				holds = appendHold(holds, Hold{AccountID: cands[j].accountID, ProgramID: cands[j].programID, MerchantID: lines[i].MerchantID, AmountFen: f})
+			}
+		}
+	}
+	if len(holds) > orderHoldsMax {
+		return nil, InvalidOrder
+	}
+	return holds, OK
+}
+
+// appendHold merges holds of the same account and merchant.
+func appendHold(holds []Hold, h Hold) []Hold {
+	for i := range holds {
+		if holds[i].AccountID == h.AccountID && holds[i].MerchantID == h.MerchantID {
+			holds[i].AmountFen += h.AmountFen
+			return holds
+		}
+	}
+	return append(holds, h)
+}
+
+func cmpInt64(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// minCostFlow sends need[i] from each line i to programs j it is eligible for, within each
+// program's available points, at cost j (the expiry rank), by successive shortest paths. It
+// returns the flow per line and program, or false when the lines cannot all be paid.
+func minCostFlow(need []int64, cands []candidate, eligible [][]bool) ([][]int64, bool) {
+	L, P := len(need), len(cands)
+	// Nodes: 0 source, 1..L lines, L+1..L+P programs, L+P+1 sink.
+	n := L + P + 2
+	sink := n - 1
+	type edge struct {
+		to, rev int
+		capFen  int64
+		cost    int64
+	}
+	g := make([][]edge, n)
+	add := func(u, v int, c, cost int64) {
+		g[u] = append(g[u], edge{to: v, rev: len(g[v]), capFen: c, cost: cost})
+		g[v] = append(g[v], edge{to: u, rev: len(g[u]) - 1, capFen: 0, cost: -cost})
+	}
+	var total int64
+	for i := 0; i < L; i++ {
+		if need[i] > 0 {
+			add(0, 1+i, need[i], 0)
+			total += need[i]
+		}
+		for j := 0; j < P; j++ {
+			if eligible[i][j] {
+				add(1+i, 1+L+j, need[i], int64(j+1))
+			}
+		}
+	}
+	for j := 0; j < P; j++ {
+		add(1+L+j, sink, cands[j].availFen, 0)
+	}
+	var sent int64
+	dist := make([]int64, n)
+	prevNode := make([]int, n)
+	prevEdge := make([]int, n)
+	for sent < total {
+		// Bellman-Ford: the graph is tiny and has negative residual costs.
+		for i := range dist {
+			dist[i] = 1 << 62
+		}
+		dist[0] = 0
+		for changed, round := true, 0; changed && round < n; round++ {
+			changed = false
+			for u := 0; u < n; u++ {
+				if dist[u] == 1<<62 {
+					continue
+				}
+				for k, e := range g[u] {
+					if e.capFen > 0 && dist[u]+e.cost < dist[e.to] {
+						dist[e.to], prevNode[e.to], prevEdge[e.to], changed = dist[u]+e.cost, u, k, true
+					}
+				}
+			}
+		}
+		if dist[sink] == 1<<62 {
+			break
+		}
+		push := total - sent
+		for v := sink; v != 0; v = prevNode[v] {
+			push = min(push, g[prevNode[v]][prevEdge[v]].capFen)
+		}
+		for v := sink; v != 0; v = prevNode[v] {
+			e := &g[prevNode[v]][prevEdge[v]]
+			e.capFen -= push
+			g[v][e.rev].capFen += push
+		}
+		sent += push
+	}
+	if sent < total {
+		return nil, false
+	}
+	flow := make([][]int64, L)
+	for i := 0; i < L; i++ {
+		flow[i] = make([]int64, P)
+		for _, e := range g[1+i] {
+			if e.to > L && e.to <= L+P {
+				flow[i][e.to-1-L] = g[e.to][e.rev].capFen // the reverse edge holds what was sent
+			}
+		}
+	}
+	return flow, true
+}
+
+// sendToSKUShards sends one message per SKU shard about the order's lines (all lines, or those
+// whose index only keeps), and returns how many shards were sent to.
+func (d *decider) sendToSKUShards(o *Order, kind byte, only func(l *OrderLine) bool) int {
+	shards := 0
+	for s := uint32(0); s < d.s.shardsCount; s++ {
+		var lines []stockLine
+		for i := range o.Lines {
+			l := &o.Lines[i]
+			if l.Shard == s && (only == nil || only(l)) {
+				lines = append(lines, stockLine{SKU: l.SKU, Quantity: l.Quantity, UnitPriceFen: l.UnitPriceFen})
+			}
+		}
+		if len(lines) == 0 {
+			continue
+		}
+		shards++
+		d.send(s, appendStockMessage(nil, kind, &stockMessage{Order: o.ID, Member: o.MemberID, Union: o.UnionID, Lines: lines}))
+	}
+	return shards
+}
+
+func (d *decider) send(to uint32, payload []byte) {
+	d.out.Outgoing = append(d.out.Outgoing, Outgoing{ToShard: to, Payload: payload})
+}
+
+// receiveReserved records a SKU shard's answers for an order's lines.
+func (d *decider) receiveReserved(from uint32, m *stockMessage) {
+	o, ok := d.s.orders[m.Order]
+	if !ok {
+		return
+	}
+	if o.State != OrderReserving {
+		// The checkout is over (timed out or cancelled): give back what was reserved anyway.
+		var keep []stockLine
+		for _, l := range m.Lines {
+			if l.Code == stock.OK || l.Code == stock.Exists {
+				keep = append(keep, l)
+			}
+		}
+		if len(keep) > 0 {
+			d.send(from, appendStockMessage(nil, messageRelease, &stockMessage{Order: o.ID, Member: o.MemberID, Lines: keep}))
+		}
+		return
+	}
+	n := *o
+	n.Lines = slices.Clone(o.Lines)
+	for _, l := range m.Lines {
+		for i := range n.Lines {
+			if n.Lines[i].Shard == from && n.Lines[i].SKU == l.SKU {
+				n.Lines[i].Code = l.Code
+			}
+		}
+	}
+	n.Awaiting--
+	if n.Awaiting > 0 {
+		d.emitOrder(&n)
+		return
+	}
+	for i := range n.Lines {
+		if c := n.Lines[i].Code; c != stock.OK && c != stock.Exists {
+			d.endCheckout(&n, OrderRefused, stockRefusal(c))
+			return
+		}
+	}
+	if n.CashFen > 0 {
+		n.State, n.DeadlineNanos = OrderAwaitingPayment, d.now+d.s.config.PaymentTimeoutNanos
+		d.emitOrder(&n)
+		d.orderNote(&n)
+		return
+	}
+	d.place(&n)
+}
+
+// place confirms the order: its units are sold and its points stay held until pickup.
+func (d *decider) place(o *Order) {
+	o.State, o.PlacedNanos, o.DeadlineNanos = OrderPlaced, d.now, 0
+	d.sendToSKUShards(o, messageConfirm, nil)
+	d.emitOrder(o)
+	d.orderNote(o)
+}
+
+// endCheckout ends an open checkout or a placed order: holds are voided, reserved or sold
+// units go back, and the order ends in state with code.
+func (d *decider) endCheckout(o *Order, state OrderState, code Code) {
+	for i := range o.Holds {
+		d.voidHold(o, &o.Holds[i])
+	}
+	d.sendToSKUShards(o, messageRelease, func(l *OrderLine) bool { return l.Code == stock.OK || l.Code == stock.Exists })
+	o.State, o.Code, o.DeadlineNanos = state, code, 0
+	d.emitOrder(o)
+	d.orderNote(o)
+}
+
+// voidHold releases a hold. Points voided back to a program that has closed since go on to
+// the union's budget, as the program's expiry would have sent them.
+func (d *decider) voidHold(o *Order, h *Hold) {
+	if h.TransferID == 0 {
+		return
+	}
+	d.engine(ledger.TransferCommand(ledger.Transfer{
+		ID: ledger.TransferID(d.newID()), PendingID: h.TransferID, Flags: ledger.VoidPending, Code: ledger.CodeVoid, UserData: uint64(o.ID),
+	}))
+	if h.ProgramID == 0 {
+		// Cash that was paid goes back to the member through the platform.
+		d.note(OrderNote{Kind: NoteRefundPayment, OrderID: o.ID, Member: o.MemberID, RefundCashFen: h.AmountFen, PaymentRef: o.PaymentRef})
+		return
+	}
+	d.returnIfClosed(o.MemberID, h.ProgramID, h.AccountID, h.AmountFen)
+}
+
+func (d *decider) returnIfClosed(member MemberID, program ProgramID, account ledger.AccountID, amountFen int64) {
+	m, ok := d.s.members[member]
+	if !ok {
+		return
+	}
+	hd, ok := m.Holding(program)
+	if !ok || !hd.Closed {
+		return
+	}
+	d.returnToBudget(d.s.programs[program], account, amountFen)
+	d.emit(Event{Kind: EventHoldingClosed, ProgramID: program, MemberID: member, AmountFen: amountFen})
+}
+
+func stockRefusal(c stock.Code) Code {
+	switch c {
+	case stock.SoldOut:
+		return SoldOut
+	case stock.LimitExceeded:
+		return LimitExceeded
+	case stock.OutsideWindow:
+		return OutsideWindow
+	case stock.PriceChanged:
+		return PriceChanged
+	case stock.NotListed, stock.UnknownSKU:
+		return NotListed
+	}
+	return InvalidOrder
+}
+
+func (d *decider) confirmPayment(c *Command) Result {
+	o, ok := d.s.orders[c.OrderID]
+	switch {
+	case !ok || o.MemberID != c.MemberID && c.MemberID != 0:
+		return Result{Code: UnknownOrder}
+	case o.State == OrderAwaitingPayment && d.now < o.DeadlineNanos:
+	case o.PaymentRef == c.PaymentRef && c.PaymentRef != 0 && o.State != OrderRefused:
+		return Result{Code: Exists, Order: o.State}
+	case o.State == OrderRefused && o.Code == PaymentTimeout || o.State == OrderAwaitingPayment:
+		// Too late: the platform must refund what it took.
+		d.note(OrderNote{Kind: NoteRefundPayment, OrderID: o.ID, Member: o.MemberID, RefundCashFen: o.CashFen, PaymentRef: c.PaymentRef})
+		return Result{Code: LatePayment, Order: o.State}
+	default:
+		return Result{Code: WrongOrderState, Order: o.State}
+	}
+	n := cloneOrder(o)
+	n.PaymentRef = c.PaymentRef
+	for i := range n.Holds {
+		h := &n.Holds[i]
+		if h.ProgramID == 0 {
+			h.TransferID = ledger.TransferID(d.newID())
+			d.engine(ledger.TransferCommand(ledger.Transfer{
+				ID: h.TransferID, DebitAccountID: h.AccountID, CreditAccountID: d.receivable(h.MerchantID),
+				AmountFen: h.AmountFen, Code: ledger.CodeSpendHold, UserData: uint64(o.ID), Flags: ledger.Pending,
+			}))
+		}
+	}
+	d.place(n)
+	return Result{Order: n.State}
+}
+
+func cloneOrder(o *Order) *Order {
+	n := *o
+	n.Lines = slices.Clone(o.Lines)
+	n.Holds = slices.Clone(o.Holds)
+	return &n
+}
+
+func (d *decider) cancelOrder(c *Command) Result {
+	o, ok := d.s.orders[c.OrderID]
+	if !ok || (c.MemberID != 0 && o.MemberID != c.MemberID) {
+		return Result{Code: UnknownOrder}
+	}
+	switch o.State {
+	case OrderCancelled:
+		return Result{Code: Exists, Order: o.State}
+	case OrderReserving, OrderAwaitingPayment, OrderPlaced:
+	default:
+		return Result{Code: WrongOrderState, Order: o.State}
+	}
+	n := cloneOrder(o)
+	if n.State == OrderReserving {
+		// Lines not yet answered may still be reserved: release every line; a SKU shard
+		// ignores a release of what it never reserved.
+		for i := range n.Lines {
+			n.Lines[i].Code = stock.OK
+		}
+	}
+	d.endCheckout(n, OrderCancelled, Cancelled)
+	return Result{Order: n.State}
+}
+
+// advance moves an order through fulfilment: shipped, arrived (ready for pickup), handed out.
+func (d *decider) advance(c *Command, from, to OrderState) Result {
+	o, ok := d.s.orders[c.OrderID]
+	switch {
+	case !ok:
+		return Result{Code: UnknownOrder}
+	case o.State == to:
+		return Result{Code: Exists, Order: o.State}
+	case o.State != from:
+		return Result{Code: WrongOrderState, Order: o.State}
+	}
+	n := cloneOrder(o)
+	n.State = to
+	switch to {
+	case OrderReady:
+		n.ReadyNanos, n.DeadlineNanos = d.now, d.now+d.s.config.UncollectedNanos
+	case OrderHandedOut:
+		for i := range n.Holds {
+			h := &n.Holds[i]
+			postID := ledger.TransferID(d.newID())
+			d.engine(ledger.TransferCommand(ledger.Transfer{
+				ID: postID, PendingID: h.TransferID, Flags: ledger.PostPending, Code: ledger.CodePost, UserData: uint64(o.ID),
+			}))
+			h.TransferID = postID // The post is what a return refunds.
+		}
+		n.HandedNanos, n.DeadlineNanos = d.now, 0
+		d.sendToSKUShards(n, messageHandOut, nil)
+	}
+	d.emitOrder(n)
+	d.orderNote(n)
+	return Result{Order: n.State}
+}
+
+// returnOrder takes back goods already handed out, within the return window: the points are
+// refunded to the program (or its union's budget if the program has closed) and the
+// merchant's receivable is reversed.
+func (d *decider) returnOrder(c *Command) Result {
+	o, ok := d.s.orders[c.OrderID]
+	switch {
+	case !ok || (c.MemberID != 0 && o.MemberID != c.MemberID):
+		return Result{Code: UnknownOrder}
+	case o.State == OrderReturned:
+		return Result{Code: Exists, Order: o.State}
+	case o.State != OrderHandedOut:
+		return Result{Code: NotHandedOut, Order: o.State}
+	case d.now >= o.HandedNanos+d.s.config.ReturnWindowNanos:
+		return Result{Code: ReturnWindowClosed, Order: o.State}
+	}
+	n := cloneOrder(o)
+	for i := range n.Holds {
+		h := &n.Holds[i]
+		h.RefundID = ledger.TransferID(d.newID())
+		d.engine(ledger.TransferCommand(ledger.Transfer{
+			ID: h.RefundID, RefundOfID: h.TransferID, AmountFen: h.AmountFen, Code: ledger.CodeRefund, UserData: uint64(o.ID),
+		}))
+		if h.ProgramID == 0 {
+			d.note(OrderNote{Kind: NoteRefundPayment, OrderID: o.ID, Member: o.MemberID, RefundCashFen: h.AmountFen, PaymentRef: o.PaymentRef})
+		} else {
+			d.returnIfClosed(o.MemberID, h.ProgramID, h.AccountID, h.AmountFen)
+		}
+	}
+	n.State = OrderReturned
+	d.sendToSKUShards(n, messageGoodsBack, nil)
+	d.emitOrder(n)
+	d.orderNote(n)
+	return Result{Order: n.State}
+}
+
+// tickOrders ends open checkouts past their deadline and returns orders left uncollected.
+func (d *decider) tickOrders() {
+	s := d.s
+	for len(s.orderDeadlines) > 0 && s.orderDeadlines[0].deadline <= d.now {
+		e := heap.Pop(&s.orderDeadlines).(orderDeadline)
+		o, ok := s.orders[e.id]
+		if !ok || o.DeadlineNanos != e.deadline {
+			continue
+		}
+		switch o.State {
+		case OrderReserving:
+			n := cloneOrder(o)
+			for i := range n.Lines {
+				n.Lines[i].Code = stock.OK // Release whatever may have been reserved.
+			}
+			d.endCheckout(n, OrderRefused, CheckoutTimeout)
+		case OrderAwaitingPayment:
+			d.endCheckout(cloneOrder(o), OrderRefused, PaymentTimeout)
+		case OrderReady:
+			n := cloneOrder(o)
+			for i := range n.Holds {
+				d.voidHold(n, &n.Holds[i])
+			}
+			n.State, n.Code, n.DeadlineNanos = OrderUncollected, Uncollected, 0
+			d.sendToSKUShards(n, messageUncollected, nil)
+			d.emitOrder(n)
+			d.orderNote(n)
+		}
+	}
+}
+
+type orderDeadline struct {
+	deadline int64
+	id       OrderID
+}
+
+type orderHeap []orderDeadline
+
+func (h orderHeap) Len() int { return len(h) }
+func (h orderHeap) Less(i, j int) bool {
+	if h[i].deadline != h[j].deadline {
+		return h[i].deadline < h[j].deadline
+	}
+	return h[i].id < h[j].id
+}
+func (h orderHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *orderHeap) Push(x any)   { *h = append(*h, x.(orderDeadline)) }
+func (h *orderHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}
+
+// applyOrder stores an order's new form.
+func (s *State) applyOrder(o *Order) {
+	prev, had := s.orders[o.ID]
+	s.orders[o.ID] = o
+	if o.DeadlineNanos != 0 && (!had || prev.DeadlineNanos != o.DeadlineNanos) {
+		heap.Push(&s.orderDeadlines, orderDeadline{deadline: o.DeadlineNanos, id: o.ID})
+	}
+}
+
+// Stock messages between a member's shard and SKU shards.
+const (
+	messageReserve     = 10
+	messageReserved    = 11
+	messageConfirm     = 12
+	messageRelease     = 13
+	messageHandOut     = 14
+	messageGoodsBack   = 15
+	messageUncollected = 16
+)
+
+type stockLine struct {
+	SKU          stock.SKUID
+	Quantity     int64
+	UnitPriceFen int64
+	Code         stock.Code
+}
+
+type stockMessage struct {
+	Order  OrderID
+	Member MemberID
+	Union  UnionID
+	Lines  []stockLine
+}
+
+const stockLineBytes = 8 + 8 + 8 + 1
+
+func appendStockMessage(dst []byte, kind byte, m *stockMessage) []byte {
+	le := binary.LittleEndian
+	dst = append(dst, kind)
+	dst = le.AppendUint64(dst, uint64(m.Order))
+	dst = le.AppendUint64(dst, uint64(m.Member))
+	dst = le.AppendUint64(dst, uint64(m.Union))
+	dst = le.AppendUint16(dst, uint16(len(m.Lines)))
+	for _, l := range m.Lines {
+		dst = le.AppendUint64(dst, uint64(l.SKU))
+		dst = le.AppendUint64(dst, uint64(l.Quantity))
+		dst = le.AppendUint64(dst, uint64(l.UnitPriceFen))
+		dst = append(dst, byte(l.Code))
+	}
+	return dst
+}
+
+func decodeStockMessage(b []byte) (stockMessage, error) {
+	le := binary.LittleEndian
+	if len(b) < 26 {
+		return stockMessage{}, fmt.Errorf("welfare: short stock message")
+	}
+	m := stockMessage{Order: OrderID(le.Uint64(b)), Member: MemberID(le.Uint64(b[8:])), Union: UnionID(le.Uint64(b[16:]))}
+	n := int(le.Uint16(b[24:]))
+	b = b[26:]
+	if len(b) != n*stockLineBytes {
+		return stockMessage{}, fmt.Errorf("welfare: stock message of %d lines has %d bytes", n, len(b))
+	}
+	for i := 0; i < n; i++ {
+		m.Lines = append(m.Lines, stockLine{
+			SKU: stock.SKUID(le.Uint64(b)), Quantity: int64(le.Uint64(b[8:])), UnitPriceFen: int64(le.Uint64(b[16:])), Code: stock.Code(b[24]),
+		})
+		b = b[stockLineBytes:]
+	}
+	return m, nil
+}
+
+// receiveStock decides a stock message on the SKU's shard.
+func (d *decider) receiveStock(kind byte, from uint32, m *stockMessage) {
+	s := d.s
+	emit := d.stockEmitter()
+	switch kind {
+	case messageReserve:
+		reply := stockMessage{Order: m.Order, Member: m.Member, Lines: make([]stockLine, 0, len(m.Lines))}
+		for _, l := range m.Lines {
+			l.Code = s.stock.Reserve(m.Order, stock.MemberID(m.Member), stock.UnionID(m.Union), l.SKU, l.Quantity, l.UnitPriceFen, d.now, s.config.Campaigns, emit)
+			reply.Lines = append(reply.Lines, l)
+		}
+		d.send(from, appendStockMessage(nil, messageReserved, &reply))
+	case messageReserved:
+		d.receiveReserved(from, m)
+	case messageConfirm:
+		for _, l := range m.Lines {
+			s.stock.Move(m.Order, l.SKU, []stock.ReservationState{stock.StateReserved}, stock.StateSold, emit)
+		}
+	case messageRelease:
+		for _, l := range m.Lines {
+			s.stock.Move(m.Order, l.SKU, []stock.ReservationState{stock.StateReserved, stock.StateSold}, stock.StateReleased, emit)
+		}
+	case messageHandOut:
+		for _, l := range m.Lines {
+			s.stock.Move(m.Order, l.SKU, []stock.ReservationState{stock.StateSold}, stock.StateHandedOut, emit)
+		}
+	case messageGoodsBack:
+		for _, l := range m.Lines {
+			s.stock.Move(m.Order, l.SKU, []stock.ReservationState{stock.StateHandedOut}, stock.StateReturned, emit)
+		}
+	case messageUncollected:
+		// Goods never collected go back on the shelf at once.
+		for _, l := range m.Lines {
+			if s.stock.Move(m.Order, l.SKU, []stock.ReservationState{stock.StateSold}, stock.StateReturned, emit) == stock.OK {
+				s.stock.Restock(l.SKU, l.Quantity, emit)
+			}
+		}
+	}
+}
+
+// stockEmitter journals stock events into the batch and turns sold-out changes into notes.
+func (d *decider) stockEmitter() stock.Emitter {
+	return func(e *stock.Event) {
+		d.out.Events = stock.AppendEvent(d.out.Events, e)
+		switch e.Kind {
+		case stock.EventSoldOut:
+			d.note(OrderNote{Kind: NoteSoldOut, SKU: e.SKUID})
+		case stock.EventBackInStock:
+			d.note(OrderNote{Kind: NoteBackInStock, SKU: e.SKUID})
+		}
+	}
+}
