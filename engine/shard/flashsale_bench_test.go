@@ -1,0 +1,262 @@
+package shard_test
+
+import (
+	"huigong/engine/ledger"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"huigong/engine/journal"
+	"huigong/engine/runtime"
+	"huigong/engine/shard"
+	"huigong/engine/stock"
+	"huigong/engine/welfare"
+)
+
+// The flash sale of CONTRACTS.md: 100,000 members each try once; one SKU of 10,000 units with a
+// limit of 1, or 100 SKUs of 1,000 units each, every member trying a random one. The journal is
+// on (fdatasync). The edge refuses attempts on a SKU flagged sold out without touching the
+// engine, as the API does.
+const (
+	saleShardsCount  = 16
+	saleMembersCount = 100_000
+	saleUnionsCount  = saleShardsCount * 4
+	saleSubmitChunk  = 512
+)
+
+type saleBoard struct {
+	mu      sync.Mutex
+	soldOut map[stock.SKUID]bool
+	placed  atomic.Int64
+	refused atomic.Int64
+	decided atomic.Int64
+	done    chan struct{}
+	target  int64
+}
+
+func (s *saleBoard) on(_ uint32, notes []any) {
+	for _, x := range notes {
+		n := x.(welfare.OrderNote)
+		switch n.Kind {
+		case welfare.NoteSoldOut, welfare.NoteBackInStock:
+			s.mu.Lock()
+			s.soldOut[n.SKU] = n.Kind == welfare.NoteSoldOut
+			s.mu.Unlock()
+		case welfare.NoteOrder:
+			switch n.State {
+			case welfare.OrderPlaced:
+				s.placed.Add(1)
+			case welfare.OrderRefused:
+				s.refused.Add(1)
+			default:
+				continue
+			}
+			s.decide(1)
+		}
+	}
+}
+
+func (s *saleBoard) decide(n int64) {
+	if s.decided.Add(n) == s.target {
+		close(s.done)
+	}
+}
+
+func (s *saleBoard) isSoldOut(id stock.SKUID) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.soldOut[id]
+}
+
+func saleMember(i int) welfare.MemberID  { return welfare.MemberID(1_000_000 + i) }
+func saleUnion(i int) welfare.UnionID    { return welfare.UnionID(1 + i%saleUnionsCount) }
+func saleShard(u welfare.UnionID) uint32 { return uint32(u-1) % saleShardsCount }
+
+// setupSale opens a runtime with every member registered and issued 100 yuan, and the SKUs on
+// their home shards.
+func setupSale(b *testing.B, skus int, unitsPerSKU int64) (*runtime.Runtime[shard.Command, shard.Result], *saleBoard) {
+	b.Helper()
+	board := &saleBoard{soldOut: map[stock.SKUID]bool{}, done: make(chan struct{}), target: saleMembersCount}
+	j, err := journal.Open(b.TempDir(), journal.Options{GroupBytesMax: 64 << 20, RecordPayloadBytesMax: 32 << 20})
+	if err != nil {
+		b.Fatal(err)
+	}
+	now := day(2026, 2, 10)
+	rt, err := runtime.Open(runtime.Options{ShardsCount: saleShardsCount, Journal: j, OnNotes: board.on,
+		Clock: func() int64 { return now }}, shard.Factory(saleShardsCount))
+	if err != nil {
+		b.Fatal(err)
+	}
+	submit := func(s uint32, cmds []shard.Command) {
+		results := make([]shard.Result, len(cmds))
+		if err := rt.SubmitBatch(s, cmds, results); err != nil {
+			b.Fatal(err)
+		}
+		for i, r := range results {
+			if r.Code != welfare.OK {
+				b.Fatalf("setup command %d: %v %+v", cmds[i].Kind, r.Code, r)
+			}
+		}
+	}
+	for u := 1; u <= saleUnionsCount; u++ {
+		id := welfare.UnionID(u)
+		submit(saleShard(id), []shard.Command{
+			{Kind: welfare.CreateUnion, Union: welfare.Union{ID: id, Officers: []welfare.OfficerID{7, 8}}},
+			{Kind: welfare.FundUnion, UnionID: id, TransferID: ledgerID(u), AmountFen: 1_000_000_00},
+			{Kind: welfare.CreateProgram, Officer: 7, Program: welfare.Program{ID: welfare.ProgramID(u), UnionID: id,
+				Category: welfare.CategoryGeneral, AmountPerMemberFen: 100_00, FromNanos: day(2026, 2, 1), ToNanos: day(2026, 3, 1)}},
+			{Kind: welfare.ApproveProgram, ProgramID: welfare.ProgramID(u), Officer: 8},
+		})
+	}
+	byShard := map[uint32][]shard.Command{}
+	for i := 0; i < saleMembersCount; i++ {
+		u := saleUnion(i)
+		byShard[saleShard(u)] = append(byShard[saleShard(u)], shard.Command{Kind: welfare.RegisterMember, MemberID: saleMember(i), UnionID: u, Registered: true, DuesPaid: true})
+	}
+	for s, cmds := range byShard {
+		for len(cmds) > 0 {
+			n := min(len(cmds), 8000)
+			submit(s, cmds[:n])
+			cmds = cmds[n:]
+		}
+	}
+	for u := 1; u <= saleUnionsCount; u++ {
+		id := welfare.UnionID(u)
+		submit(saleShard(id), []shard.Command{{Kind: welfare.Issue, ProgramID: welfare.ProgramID(u), Officer: 7}})
+	}
+	for k := 0; k < skus; k++ {
+		sku := stock.SKUID(9000 + k)
+		home := uint32(k) % saleShardsCount
+		submit(home, []shard.Command{
+			{Kind: welfare.SetSKU, SKU: stock.SKU{ID: sku, MerchantID: 3, Category: "food", PriceFen: 10_00, Listed: true, LimitPerMember: 1}},
+			{Kind: welfare.ReceiveStock, SKU: stock.SKU{ID: sku}, Quantity: unitsPerSKU},
+		})
+	}
+	return rt, board
+}
+
+// runSale makes every member try once, from concurrent submitters per member shard.
+func runSale(b *testing.B, rt *runtime.Runtime[shard.Command, shard.Result], board *saleBoard, skus int, round int) {
+	byShard := make([][]int, saleShardsCount)
+	for i := 0; i < saleMembersCount; i++ {
+		s := saleShard(saleUnion(i))
+		byShard[s] = append(byShard[s], i)
+	}
+	var wg sync.WaitGroup
+	var edge atomic.Int64
+	for s := range byShard {
+		wg.Add(1)
+		go func(s uint32, members []int) {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(uint64(s), uint64(round)))
+			cmds := make([]shard.Command, 0, saleSubmitChunk)
+			results := make([]shard.Result, saleSubmitChunk)
+			lines := make([]welfare.OrderLine, saleSubmitChunk)
+			reqs := make([]welfare.OrderRequest, saleSubmitChunk)
+			flush := func() {
+				if len(cmds) == 0 {
+					return
+				}
+				if err := rt.SubmitBatch(s, cmds, results[:len(cmds)]); err != nil {
+					b.Error(err)
+				}
+				for i := range cmds {
+					if results[i].Code != welfare.OK {
+						board.refused.Add(1)
+						board.decide(1)
+					}
+				}
+				cmds = cmds[:0]
+			}
+			for _, i := range members {
+				k := 0
+				if skus > 1 {
+					k = rng.IntN(skus)
+				}
+				sku := stock.SKUID(9000 + k)
+				if board.isSoldOut(sku) {
+					edge.Add(1)
+					board.refused.Add(1)
+					board.decide(1)
+					continue
+				}
+				n := len(cmds)
+				lines[n] = welfare.OrderLine{SKU: sku, Quantity: 1, UnitPriceFen: 10_00, Shard: uint32(k) % saleShardsCount, MerchantID: 3, Category: "food"}
+				reqs[n] = welfare.OrderRequest{ID: welfare.OrderID(uint64(round)<<32 | uint64(i+1)), Lines: lines[n : n+1]}
+				cmds = append(cmds, shard.Command{Kind: welfare.PlaceOrder, MemberID: saleMember(i), Order: &reqs[n]})
+				if len(cmds) == saleSubmitChunk {
+					flush()
+				}
+			}
+			flush()
+		}(uint32(s), byShard[s])
+	}
+	wg.Wait()
+	select {
+	case <-board.done:
+	case <-time.After(60 * time.Second):
+		b.Fatalf("only %d of %d attempts decided", board.decided.Load(), saleMembersCount)
+	}
+	b.ReportMetric(float64(edge.Load()), "edge_refused")
+}
+
+func BenchmarkFlashSale(b *testing.B) {
+	for _, tc := range []struct {
+		name  string
+		skus  int
+		units int64
+	}{{"one-sku", 1, 10_000}, {"hundred-skus", 100, 1_000}} {
+		b.Run(tc.name, func(b *testing.B) {
+			var elapsed time.Duration
+			var sold, want int64
+			for i := 0; i < b.N; i++ {
+				b.StopTimer()
+				rt, board := setupSale(b, tc.skus, tc.units)
+				b.StartTimer()
+				start := time.Now()
+				runSale(b, rt, board, tc.skus, i)
+				elapsed += time.Since(start)
+				b.StopTimer()
+				sold = board.placed.Load()
+				want = tc.units * int64(tc.skus)
+				if tc.skus > 1 {
+					want = expectedHundred(i, tc.skus, tc.units)
+				}
+				if err := rt.Close(); err != nil {
+					b.Fatal(err)
+				}
+				if sold != want {
+					b.Fatalf("sold %d, want %d", sold, want)
+				}
+				b.StartTimer()
+			}
+			b.ReportMetric(float64(saleMembersCount)*float64(b.N)/elapsed.Seconds(), "orders/s")
+			b.ReportMetric(float64(sold), "sold")
+		})
+	}
+}
+
+// expectedHundred is the sum over the SKUs of min(attempts, units) for round's random choices.
+func expectedHundred(round, skus int, units int64) int64 {
+	attempts := make([]int64, skus)
+	byShard := make([][]int, saleShardsCount)
+	for i := 0; i < saleMembersCount; i++ {
+		s := saleShard(saleUnion(i))
+		byShard[s] = append(byShard[s], i)
+	}
+	for s := range byShard {
+		rng := rand.New(rand.NewPCG(uint64(s), uint64(round)))
+		for range byShard[s] {
+			attempts[rng.IntN(skus)]++
+		}
+	}
+	var sum int64
+	for _, a := range attempts {
+		sum += min(a, units)
+	}
+	return sum
+}
+
+func ledgerID(u int) ledger.TransferID { return ledger.TransferID(u) }
