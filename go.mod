@@ -2,6 +2,8 @@ module huigong
 
 go 1.26
 
+require go.etcd.io/bbolt v1.4.3
+
 require (
 	github.com/andybalholm/brotli v1.1.0 // indirect
 	github.com/cockroachdb/datadriven v1.0.3 // indirect
@@ -13,8 +15,9 @@ require (
 	github.com/mattn/go-runewidth v0.0.16 // indirect
 	github.com/pmezard/go-difflib v1.0.0 // indirect
 	github.com/rivo/uniseg v0.2.0 // indirect
+	github.com/shopspring/decimal v1.6.0 // indirect
 	github.com/valyala/bytebufferpool v1.0.0 // indirect
 	github.com/valyala/fasthttp v1.51.0 // indirect
 	github.com/valyala/tcplisten v1.0.0 // indirect
-	golang.org/x/sys v0.28.0 // indirect
+	golang.org/x/sys v0.29.0 // indirect
 )

@@ -256,7 +256,8 @@ func (s *State) noteLedgerIDs(e *ledger.Event) {
 func appendOrder(dst []byte, o *Order) []byte {
 	le := binary.LittleEndian
 	for _, v := range [...]uint64{uint64(o.ID), uint64(o.MemberID), uint64(o.UnionID), uint64(o.PickupPointID),
-		uint64(o.CashFen), uint64(o.DeadlineNanos), uint64(o.PlacedNanos), uint64(o.ReadyNanos), uint64(o.HandedNanos), o.PaymentRef} {
+		uint64(o.CashFen), uint64(o.DeadlineNanos), uint64(o.PlacedNanos), uint64(o.ReadyNanos), uint64(o.HandedNanos),
+		uint64(o.ReturnedNanos), o.PaymentRef} {
 		dst = le.AppendUint64(dst, v)
 	}
 	dst = append(dst, byte(o.State), byte(o.Code), byte(o.Awaiting))
@@ -286,7 +287,8 @@ func decodeOrder(b []byte) (*Order, int, error) {
 	o := &Order{}
 	o.ID, o.MemberID, o.UnionID = OrderID(r.u64()), MemberID(r.u64()), UnionID(r.u64())
 	o.PickupPointID, o.CashFen, o.DeadlineNanos = PickupPointID(r.u64()), int64(r.u64()), int64(r.u64())
-	o.PlacedNanos, o.ReadyNanos, o.HandedNanos, o.PaymentRef = int64(r.u64()), int64(r.u64()), int64(r.u64()), r.u64()
+	o.PlacedNanos, o.ReadyNanos, o.HandedNanos = int64(r.u64()), int64(r.u64()), int64(r.u64())
+	o.ReturnedNanos, o.PaymentRef = int64(r.u64()), r.u64()
 	o.State, o.Code, o.Awaiting = OrderState(r.u8()), Code(r.u8()), int(r.u8())
 	n := int(r.u16())
 	for i := 0; i < n && r.ok; i++ {

@@ -94,6 +94,7 @@ type Order struct {
 	PlacedNanos   int64
 	ReadyNanos    int64
 	HandedNanos   int64
+	ReturnedNanos int64
 	PaymentRef    uint64
 	Lines         []OrderLine
 	Holds         []Hold
@@ -145,6 +146,8 @@ type OrderNote struct {
 	// RefundCashFen asks the platform to refund a cash payment.
 	RefundCashFen int64
 	PaymentRef    uint64
+	// Order is the order as decided, for NoteOrder; the engine never changes it afterwards.
+	Order *Order
 }
 
 type NoteKind uint8
@@ -159,7 +162,7 @@ const (
 func (d *decider) note(n OrderNote) { d.out.Notes = append(d.out.Notes, n) }
 
 func (d *decider) orderNote(o *Order) {
-	d.note(OrderNote{Kind: NoteOrder, OrderID: o.ID, Member: o.MemberID, State: o.State, Code: o.Code})
+	d.note(OrderNote{Kind: NoteOrder, OrderID: o.ID, Member: o.MemberID, State: o.State, Code: o.Code, Order: o})
 }
 
 // emitOrder applies and journals the order's new form.
@@ -678,7 +681,7 @@ func (d *decider) returnOrder(c *Command) Result {
 			d.returnIfClosed(o.MemberID, h.ProgramID, h.AccountID, h.AmountFen)
 		}
 	}
-	n.State = OrderReturned
+	n.State, n.ReturnedNanos = OrderReturned, d.now
 	d.sendToSKUShards(n, messageGoodsBack, nil)
 	d.emitOrder(n)
 	d.orderNote(n)
@@ -708,7 +711,7 @@ func (d *decider) tickOrders() {
 			for i := range n.Holds {
 				d.voidHold(n, &n.Holds[i])
 			}
-			n.State, n.Code, n.DeadlineNanos = OrderUncollected, Uncollected, 0
+			n.State, n.Code, n.DeadlineNanos, n.ReturnedNanos = OrderUncollected, Uncollected, 0, d.now
 			d.sendToSKUShards(n, messageUncollected, nil)
 			d.emitOrder(n)
 			d.orderNote(n)
