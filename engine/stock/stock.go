@@ -18,7 +18,11 @@ type (
 
 // SKU is a stock-keeping unit homed on this shard.
 type SKU struct {
-	ID         SKUID  `json:"id"`
+	ID SKUID `json:"id"`
+	// Name and ProductName are what the catalog shows; ProductID groups SKUs of one product.
+	Name        string `json:"name,omitempty"`
+	ProductID   uint64 `json:"product_id,omitempty"`
+	ProductName string `json:"product_name,omitempty"`
 	MerchantID uint64 `json:"merchant_id"`
 	Category   string `json:"category"`
 	PriceFen   int64  `json:"price_fen"`

@@ -58,34 +58,41 @@ const (
 	ReceiveStock
 	// RestockSKU moves Quantity returned units of SKU.ID back to available.
 	RestockSKU
+	// AwardPoints gives Member AmountFen of activity Program for an activity of ActivityKind, as
+	// award AwardID (the caller's idempotency key), within the daily cap of that kind.
+	AwardPoints
+	// ReverseAward takes back what is left of award AwardID, and reports what was spent.
+	ReverseAward
 )
 
 // Command is one request to the welfare decider.
 type Command struct {
-	Kind        CommandKind
-	Config      *Config
-	Union       Union
-	Program     Program
-	PickupPoint PickupPoint
-	Merchant    Merchant
-	UnionID     UnionID
-	ProgramID   ProgramID
-	MemberID    MemberID
-	Officer     OfficerID
-	Registered  bool
-	DuesPaid    bool
-	TransferID  ledger.TransferID
-	AmountFen   int64
-	Members     []MemberID
-	Amounts     []int64
-	Choices     []SKUID
-	ToUnion     UnionID
-	ToShard     uint32
-	Order       *OrderRequest
-	OrderID     OrderID
-	PaymentRef  uint64
-	SKU         stock.SKU
-	Quantity    int64
+	Kind         CommandKind
+	Config       *Config
+	Union        Union
+	Program      Program
+	PickupPoint  PickupPoint
+	Merchant     Merchant
+	UnionID      UnionID
+	ProgramID    ProgramID
+	MemberID     MemberID
+	Officer      OfficerID
+	Registered   bool
+	DuesPaid     bool
+	TransferID   ledger.TransferID
+	AmountFen    int64
+	Members      []MemberID
+	Amounts      []int64
+	Choices      []SKUID
+	ToUnion      UnionID
+	ToShard      uint32
+	Order        *OrderRequest
+	OrderID      OrderID
+	PaymentRef   uint64
+	SKU          stock.SKU
+	Quantity     int64
+	AwardID      uint64
+	ActivityKind string
 }
 
 // Code is the outcome of a command, or of one member of an issuance. Business outcomes are
@@ -141,6 +148,7 @@ const (
 	UnknownSKU
 	InvalidSKU
 	InvalidQuantity
+	UnknownAward
 	codeCount
 )
 
@@ -162,7 +170,7 @@ var codeNames = [codeCount]string{
 	WrongOrderState: "wrong_order_state", LatePayment: "late_payment", PaymentTimeout: "payment_timeout",
 	CheckoutTimeout: "checkout_timeout", Cancelled: "cancelled", Uncollected: "uncollected",
 	NotHandedOut: "not_handed_out", ReturnWindowClosed: "return_window_closed", UnknownSKU: "unknown_sku",
-	InvalidSKU: "invalid_sku", InvalidQuantity: "invalid_quantity",
+	InvalidSKU: "invalid_sku", InvalidQuantity: "invalid_quantity", UnknownAward: "unknown_award",
 }
 
 func (c Code) String() string {
@@ -196,6 +204,9 @@ type Result struct {
 	// For orders: the order's state after the command, and why it ended if it did.
 	Order     OrderState
 	OrderCode Code
+	// For ReverseAward: what was taken back, and what the member had already spent.
+	TakenBackFen int64
+	SpentFen     int64
 }
 
 // MemberResult is the refusal of one member of an issuance.

@@ -80,6 +80,9 @@ type Config struct {
 	PaymentTimeoutNanos int64 `json:"payment_timeout_nanos"`
 	UncollectedNanos    int64 `json:"uncollected_nanos"`
 	ReturnWindowNanos   int64 `json:"return_window_nanos"`
+	// ActivityDailyCapsFen caps what one member may be awarded per day per kind of activity;
+	// the kind "*" is the cap of kinds not listed.
+	ActivityDailyCapsFen map[string]int64 `json:"activity_daily_caps_fen"`
 }
 
 // Festival is one statutory festival in one year, as a range of calendar days in
@@ -111,6 +114,7 @@ func DefaultConfig() Config {
 	c.CapsFen[CategoryDeathOfRelative] = 1_000_00
 	c.CapsFen[CategoryRetirement] = 500_00
 	c.Festivals = DefaultFestivals()
+	c.ActivityDailyCapsFen = map[string]int64{"quiz": 10_00, "lecture": 20_00, "checkin": 2_00, "*": 20_00}
 	return c
 }
 

@@ -4,6 +4,7 @@ import (
 	"container/heap"
 	"encoding/json"
 	"fmt"
+	"math"
 	"slices"
 
 	"huigong/engine/ledger"
@@ -185,6 +186,10 @@ func (d *decider) decide(c *Command) Result {
 		return Result{Code: fromStock(d.s.stock.Receive(c.SKU.ID, c.Quantity, d.stockEmitter()))}
 	case RestockSKU:
 		return Result{Code: fromStock(d.s.stock.Restock(c.SKU.ID, c.Quantity, d.stockEmitter()))}
+	case AwardPoints:
+		return d.award(c)
+	case ReverseAward:
+		return d.reverseAward(c)
 	case AddFederationOfficer:
 		if c.Officer == 0 {
 			return Result{Code: InvalidID}
@@ -454,28 +459,32 @@ func (d *decider) issue(c *Command) Result {
 			continue
 		}
 		if capFen >= 0 {
-			if counted := m.CountedFen(p.Category, year); counted+amountFen > capFen {
+			// Compared as room left, so that a huge amount cannot wrap around past the cap.
+			if counted := m.CountedFen(p.Category, year); amountFen > capFen-counted {
 				refused = append(refused, MemberResult{MemberID: id, Code: CapExceeded, RoomLeftFen: max(0, capFen-counted)})
 				continue
 			}
 		}
 		grants = append(grants, grant{member: m, amountFen: amountFen})
-		totalFen += amountFen
+		// The total saturates: past MaxInt64 it fits no budget, and it must not wrap around to a
+		// small or negative total that would pass the checks below.
+		totalFen += min(amountFen, math.MaxInt64-totalFen)
 	}
 	if len(grants) == 0 {
 		return Result{Code: NothingToIssue, Refused: refused}
 	}
-	if totalFen > d.s.config.ApprovalThresholdFen && p.ApprovedBy == 0 {
+	if totalFen > d.s.config.ApprovalThresholdFen-p.IssuedFen && p.ApprovedBy == 0 {
 		return Result{Code: ApprovalRequired, Refused: refused}
 	}
 	budget, _ := d.s.ledger.Account(u.BudgetAccountID)
-	if totalFen > budget.AvailableFen() {
+	if totalFen == math.MaxInt64 || totalFen > budget.AvailableFen() {
 		return Result{Code: BudgetInsufficient, RoomLeftFen: budget.AvailableFen(), Refused: refused}
 	}
 	for _, g := range grants {
 		account := d.openAccount(ledger.KindMemberPoints, ledger.AccountNoOverdraft, uint64(g.member.ID))
 		d.transfer(u.BudgetAccountID, account, g.amountFen, ledger.CodeIssue, uint64(p.ID))
-		d.emit(Event{Kind: EventMemberIssued, ProgramID: p.ID, MemberID: g.member.ID, AmountFen: g.amountFen, Year: year, AccountID: account})
+		d.emit(Event{Kind: EventMemberIssued, ProgramID: p.ID, MemberID: g.member.ID, AmountFen: g.amountFen, Year: year,
+			AccountID: account, TimeNanos: d.now, Officer: c.Officer})
 	}
 	return Result{IssuedCount: len(grants), IssuedFen: totalFen, Refused: refused}
 }
@@ -512,18 +521,24 @@ func (d *decider) closeProgram(p *Program, status ProgramStatus, officer Officer
 		if !ok {
 			continue // Moved away; the copy on the member's new shard closes there.
 		}
-		h, ok := m.Holding(p.ID)
-		if !ok || h.Closed {
-			continue
-		}
-		a, _ := d.s.ledger.Account(h.AccountID)
-		unspentFen := max(0, a.AvailableFen())
-		if unspentFen > 0 {
-			d.returnToBudget(p, h.AccountID, unspentFen)
-		}
-		d.emit(Event{Kind: EventHoldingClosed, ProgramID: p.ID, MemberID: mid, AmountFen: unspentFen})
+		d.closeHolding(p, m)
 	}
 	d.emit(Event{Kind: EventProgramClosed, ProgramID: p.ID, Status: status, Officer: officer})
+}
+
+// closeHolding returns a member's unspent, unheld balance of a program to the budget and
+// releases its cap count by that much, unless the holding is closed already.
+func (d *decider) closeHolding(p *Program, m *Member) {
+	h, ok := m.Holding(p.ID)
+	if !ok || h.Closed {
+		return
+	}
+	a, _ := d.s.ledger.Account(h.AccountID)
+	unspentFen := max(0, a.AvailableFen())
+	if unspentFen > 0 {
+		d.returnToBudget(p, h.AccountID, unspentFen)
+	}
+	d.emit(Event{Kind: EventHoldingClosed, ProgramID: p.ID, MemberID: m.ID, AmountFen: unspentFen})
 }
 
 func (d *decider) returnToBudget(p *Program, from ledger.AccountID, amountFen int64) {
@@ -722,7 +737,7 @@ func (d *decider) receiveMove(kind byte, from uint32, m *moveMessage) {
 	for i, h := range m.Member.Holdings {
 		if _, ok := s.programs[h.ProgramID]; !ok {
 			cp := m.Programs[i]
-			cp.Members = nil
+			cp.Members, cp.IssuedFen = nil, 0
 			d.emit(Event{Kind: EventProgramCreated, Program: &cp})
 		}
 		account := d.openAccount(ledger.KindMemberPoints, ledger.AccountNoOverdraft, uint64(nm.ID))
@@ -733,6 +748,13 @@ func (d *decider) receiveMove(kind byte, from uint32, m *moveMessage) {
 		nm.Holdings = append(nm.Holdings, h)
 	}
 	d.emit(Event{Kind: EventMemberMovedIn, Member: &nm})
+	// A program that expired or was revoked here while the member was on its way will not
+	// close again: close the member's holdings of it now, as closing the program would have.
+	for _, h := range nm.Holdings {
+		if p := s.programs[h.ProgramID]; p.Status != ProgramActive && !h.Closed {
+			d.closeHolding(p, s.members[nm.ID])
+		}
+	}
 }
 
 func fromStock(c stock.Code) Code {
@@ -749,4 +771,101 @@ func fromStock(c stock.Code) Code {
 		return InvalidQuantity
 	}
 	return stockRefusal(c)
+}
+
+// activityKindBytesMax bounds an activity kind's name.
+const activityKindBytesMax = 32
+
+func (d *decider) award(c *Command) Result {
+	if c.AwardID == 0 || c.ActivityKind == "" || len(c.ActivityKind) > activityKindBytesMax {
+		return Result{Code: InvalidID}
+	}
+	if a, ok := d.s.awards[c.AwardID]; ok {
+		if a.MemberID == c.MemberID && a.ProgramID == c.ProgramID && a.AmountFen == c.AmountFen && a.Kind == c.ActivityKind {
+			return Result{Code: Exists}
+		}
+		return Result{Code: ExistsWithDifferentFields}
+	}
+	p, u, r := d.ownProgram(c.ProgramID)
+	switch {
+	case p == nil:
+		return r
+	case p.Category != CategoryActivity:
+		return Result{Code: InvalidCategory}
+	case p.Status != ProgramActive:
+		return Result{Code: ProgramNotActive}
+	case d.now < p.FromNanos || d.now >= p.ToNanos:
+		return Result{Code: OutsideWindow}
+	case c.AmountFen <= 0 || c.AmountFen > 1<<40:
+		return Result{Code: InvalidAmount}
+	}
+	m, ok := d.s.members[c.MemberID]
+	if !ok || m.UnionID != u.ID || !m.Registered || !m.DuesPaid {
+		return Result{Code: NotRegistered}
+	}
+	day, year := DayOf(d.now), YearOf(d.now)
+	capFen, capped := d.s.config.ActivityDailyCapsFen[c.ActivityKind]
+	if !capped {
+		capFen, capped = d.s.config.ActivityDailyCapsFen["*"]
+	}
+	if capped {
+		if got := m.AwardedFen(c.ActivityKind, day); got+c.AmountFen > capFen {
+			return Result{Code: CapExceeded, RoomLeftFen: max(0, capFen-got)}
+		}
+	}
+	if yearCap := d.s.config.CapsFen[p.Category]; yearCap >= 0 {
+		if counted := m.CountedFen(p.Category, year); counted+c.AmountFen > yearCap {
+			return Result{Code: CapExceeded, RoomLeftFen: max(0, yearCap-counted)}
+		}
+	}
+	budget, _ := d.s.ledger.Account(u.BudgetAccountID)
+	if c.AmountFen > budget.AvailableFen() {
+		return Result{Code: BudgetInsufficient, RoomLeftFen: budget.AvailableFen()}
+	}
+	var account ledger.AccountID
+	if h, ok := m.Holding(p.ID); ok {
+		if h.Closed {
+			return Result{Code: ProgramNotActive}
+		}
+		account = h.AccountID
+	} else {
+		account = d.openAccount(ledger.KindMemberPoints, ledger.AccountNoOverdraft, uint64(m.ID))
+	}
+	tid := ledger.TransferID(d.newID())
+	d.engine(ledger.TransferCommand(ledger.Transfer{
+		ID: tid, DebitAccountID: u.BudgetAccountID, CreditAccountID: account, AmountFen: c.AmountFen,
+		Code: ledger.CodeIssue, UserData: uint64(p.ID),
+	}))
+	a := Award{ID: c.AwardID, ProgramID: p.ID, MemberID: m.ID, Kind: c.ActivityKind, AmountFen: c.AmountFen, Day: day, TransferID: tid}
+	d.emit(Event{Kind: EventAwarded, Award: &a, AccountID: account, Year: year, TimeNanos: d.now})
+	return Result{IssuedFen: c.AmountFen, IssuedCount: 1}
+}
+
+// reverseAward takes back what is left of an award when its activity is cancelled: a refund of
+// the award's transfer, as far as the member's points are unspent; the rest is reported spent.
+func (d *decider) reverseAward(c *Command) Result {
+	a, ok := d.s.awards[c.AwardID]
+	if !ok {
+		return Result{Code: UnknownAward}
+	}
+	if a.Reversed {
+		return Result{Code: Exists, TakenBackFen: a.ReversedFen, SpentFen: a.SpentFen}
+	}
+	m, ok := d.s.members[a.MemberID]
+	var availFen int64
+	if ok {
+		if h, held := m.Holding(a.ProgramID); held {
+			acct, _ := d.s.ledger.Account(h.AccountID)
+			availFen = max(0, acct.AvailableFen())
+		}
+	}
+	take := min(a.AmountFen-a.ReversedFen, availFen)
+	if take > 0 {
+		d.engine(ledger.TransferCommand(ledger.Transfer{
+			ID: ledger.TransferID(d.newID()), RefundOfID: a.TransferID, AmountFen: take, Code: ledger.CodeRefund, UserData: uint64(a.ProgramID),
+		}))
+	}
+	spent := a.AmountFen - a.ReversedFen - take
+	d.emit(Event{Kind: EventAwardReversed, Award: &Award{ID: a.ID, SpentFen: spent}, AmountFen: take})
+	return Result{TakenBackFen: take, SpentFen: spent}
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 
 	"huigong/engine/ledger"
 	"huigong/engine/stock"
@@ -35,7 +36,9 @@ const (
 	EventFederationOfficerAdded
 	EventOrderSet
 	EventReceivableOpened
-	eventKindLast = EventReceivableOpened
+	EventAwarded
+	EventAwardReversed
+	eventKindLast = EventAwardReversed
 )
 
 const eventFormatVersion = 1
@@ -64,13 +67,15 @@ type Event struct {
 	Status      ProgramStatus    `json:"status,omitempty"`
 	Choices     []SKUID          `json:"choices,omitempty"`
 	MerchantID  MerchantID       `json:"merchant_id,omitempty"`
+	TimeNanos   int64            `json:"time_nanos,omitempty"`
+	Award       *Award           `json:"award,omitempty"`
 	// order is EventOrderSet's, in its own binary form.
 	order  *Order
 	NextID uint64 `json:"next_id,omitempty"`
 }
 
 // memberIssuedBytes is the fixed binary form of the hot event, one per member of an issuance.
-const memberIssuedBytes = 2 + 8 + 8 + 8 + 4 + 8
+const memberIssuedBytes = 2 + 8 + 8 + 8 + 4 + 8 + 8 + 8
 
 // AppendEvent appends the binary form of a welfare event.
 func AppendEvent(dst []byte, e *Event) []byte {
@@ -84,6 +89,8 @@ func AppendEvent(dst []byte, e *Event) []byte {
 		dst = binary.LittleEndian.AppendUint64(dst, uint64(e.AmountFen))
 		dst = binary.LittleEndian.AppendUint32(dst, uint32(e.Year))
 		dst = binary.LittleEndian.AppendUint64(dst, uint64(e.AccountID))
+		dst = binary.LittleEndian.AppendUint64(dst, uint64(e.TimeNanos))
+		dst = binary.LittleEndian.AppendUint64(dst, uint64(e.Officer))
 		return dst
 	}
 	body, err := json.Marshal(e)
@@ -118,7 +125,8 @@ func DecodeEvent(src []byte) (Event, int, error) {
 		return Event{
 			Kind: kind, ProgramID: ProgramID(le.Uint64(src[2:])), MemberID: MemberID(le.Uint64(src[10:])),
 			AmountFen: int64(le.Uint64(src[18:])), Year: int32(le.Uint32(src[26:])),
-			AccountID: ledger.AccountID(le.Uint64(src[30:])),
+			AccountID: ledger.AccountID(le.Uint64(src[30:])), TimeNanos: int64(le.Uint64(src[38:])),
+			Officer: OfficerID(le.Uint64(src[46:])),
 		}, memberIssuedBytes, nil
 	}
 	if len(src) < 6 {
@@ -200,9 +208,11 @@ func (s *State) apply(e *Event) {
 	case EventMemberIssued:
 		p := s.programs[e.ProgramID]
 		m := s.members[e.MemberID]
-		m.Holdings = append(m.Holdings, Holding{ProgramID: p.ID, AccountID: e.AccountID, IssuedFen: e.AmountFen, Year: e.Year})
+		m.Holdings = append(m.Holdings, Holding{ProgramID: p.ID, AccountID: e.AccountID, IssuedFen: e.AmountFen, Year: e.Year,
+			IssuedNanos: e.TimeNanos, IssuedBy: e.Officer})
 		m.addCounted(p.Category, e.Year, e.AmountFen)
 		p.Members = append(p.Members, m.ID)
+		p.IssuedFen += e.AmountFen
 	case EventHoldingClosed:
 		m := s.members[e.MemberID]
 		h, _ := m.Holding(e.ProgramID)
@@ -217,8 +227,10 @@ func (s *State) apply(e *Event) {
 		m := *e.Member
 		s.members[m.ID] = &m
 		for _, h := range m.Holdings {
-			p := s.programs[h.ProgramID]
-			p.Members = append(p.Members, m.ID)
+			// A member sent back from a refused move is on its old programs' lists already.
+			if p := s.programs[h.ProgramID]; !slices.Contains(p.Members, m.ID) {
+				p.Members = append(p.Members, m.ID)
+			}
 		}
 	case EventPickupPointSet:
 		p := *e.PickupPoint
@@ -232,6 +244,28 @@ func (s *State) apply(e *Event) {
 		s.applyOrder(e.order)
 	case EventReceivableOpened:
 		s.receivables[e.MerchantID] = e.AccountID
+	case EventAwarded:
+		a := *e.Award
+		s.awards[a.ID] = &a
+		p := s.programs[a.ProgramID]
+		m := s.members[a.MemberID]
+		if h, ok := m.Holding(a.ProgramID); ok {
+			h.IssuedFen += a.AmountFen
+		} else {
+			m.Holdings = append(m.Holdings, Holding{ProgramID: p.ID, AccountID: e.AccountID, IssuedFen: a.AmountFen, Year: e.Year, IssuedNanos: e.TimeNanos})
+			p.Members = append(p.Members, m.ID)
+		}
+		m.addCounted(p.Category, e.Year, a.AmountFen)
+		m.addAwarded(a.Kind, a.Day, a.AmountFen)
+	case EventAwardReversed:
+		a := s.awards[e.Award.ID]
+		a.ReversedFen += e.AmountFen
+		a.SpentFen, a.Reversed = e.Award.SpentFen, true
+		if m, ok := s.members[a.MemberID]; ok {
+			if h, ok := m.Holding(a.ProgramID); ok {
+				m.addCounted(s.programs[a.ProgramID].Category, h.Year, -e.AmountFen)
+			}
+		}
 	default:
 		panic(fmt.Sprintf("welfare: apply of event kind %d", e.Kind))
 	}

@@ -24,6 +24,7 @@ type snapshotTables struct {
 	Receivables        []receivable    `json:"receivables"`
 	Stock              json.RawMessage `json:"stock"`
 	Orders             []byte          `json:"orders"`
+	Awards             []*Award        `json:"awards"`
 }
 
 type receivable struct {
@@ -66,7 +67,7 @@ func (s *State) AppendSnapshot(dst []byte) []byte {
 		Config: s.config, Unions: sortedValues(s.unions), Members: sortedValues(s.members),
 		Programs: sortedValues(s.programs), PickupPoints: sortedValues(s.pickupPoints),
 		Merchants: sortedValues(s.merchants), FederationOfficers: s.federationOfficers, NextID: s.nextID,
-		Receivables: recv, Stock: st, Orders: orders,
+		Receivables: recv, Stock: st, Orders: orders, Awards: sortedValues(s.awards),
 	})
 	if err != nil {
 		panic(err)
@@ -114,6 +115,9 @@ func (s *State) Restore(src []byte) error {
 	}
 	for _, m := range t.Merchants {
 		r.merchants[m.ID] = m
+	}
+	for _, a := range t.Awards {
+		r.awards[a.ID] = a
 	}
 	for _, rc := range t.Receivables {
 		r.receivables[rc.Merchant] = rc.Account

@@ -35,6 +35,8 @@ type Member struct {
 	// Counted is the cap count: per category and year, what was issued less what expired or was
 	// revoked unspent.
 	Counted []CapCount `json:"counted"`
+	// Awarded counts activity awards per kind and day, for the daily caps.
+	Awarded []AwardCount `json:"awarded,omitempty"`
 	// Holdings are the member's program accounts, in the order they were opened.
 	Holdings []Holding `json:"holdings"`
 }
@@ -46,6 +48,27 @@ type CapCount struct {
 	CountedFen int64    `json:"counted_fen"`
 }
 
+// AwardCount is what a member was awarded for one kind of activity on one day.
+type AwardCount struct {
+	Kind       string `json:"kind"`
+	Day        int32  `json:"day"`
+	AwardedFen int64  `json:"awarded_fen"`
+}
+
+// Award is points awarded for an activity by another module of the platform.
+type Award struct {
+	ID          uint64            `json:"id"`
+	ProgramID   ProgramID         `json:"program_id"`
+	MemberID    MemberID          `json:"member_id"`
+	Kind        string            `json:"kind"`
+	AmountFen   int64             `json:"amount_fen"`
+	Day         int32             `json:"day"`
+	TransferID  ledger.TransferID `json:"transfer_id"`
+	ReversedFen int64             `json:"reversed_fen"`
+	SpentFen    int64             `json:"spent_fen"`
+	Reversed    bool              `json:"reversed"`
+}
+
 // Holding is a member's points account for one program.
 type Holding struct {
 	ProgramID ProgramID        `json:"program_id"`
@@ -53,6 +76,10 @@ type Holding struct {
 	// IssuedFen and Year are what the program issued to the member and the year it counts in.
 	IssuedFen int64 `json:"issued_fen"`
 	Year      int32 `json:"year"`
+	// IssuedNanos and IssuedBy say when and by which officer the points were issued, for the
+	// audit pack.
+	IssuedNanos int64     `json:"issued_nanos,omitempty"`
+	IssuedBy    OfficerID `json:"issued_by,omitempty"`
 	// Closed is set once the program expired or was revoked for this member.
 	Closed bool `json:"closed,omitempty"`
 	// GiftChoices are the member's claimed options of a gift package.
@@ -98,6 +125,10 @@ type Program struct {
 	// OwnerShard is the shard of the union that owns the program; a program on another shard
 	// is a copy that came with a member who moved, and its expiry returns points to the owner.
 	OwnerShard uint32 `json:"owner_shard"`
+	// IssuedFen is what the program issued on this shard in all (nothing, on a copy). The
+	// maker-checker threshold is compared with it, so that issuing in several smaller commands
+	// does not avoid the second officer's approval.
+	IssuedFen int64 `json:"issued_fen,omitempty"`
 	// Members lists who the program issued to on this shard, in issue order.
 	Members []MemberID `json:"members"`
 }
@@ -166,6 +197,7 @@ type State struct {
 	orders         map[OrderID]*Order
 	orderDeadlines orderHeap
 	receivables    map[MerchantID]ledger.AccountID
+	awards         map[uint64]*Award
 	// nextID numbers the accounts and transfers the welfare decider makes, in the ledger's
 	// reserved range.
 	nextID uint64
@@ -196,6 +228,7 @@ func New(shard, shardsCount uint32) *State {
 		unions: map[UnionID]*Union{}, members: map[MemberID]*Member{}, programs: map[ProgramID]*Program{},
 		pickupPoints: map[PickupPointID]*PickupPoint{}, merchants: map[MerchantID]*Merchant{},
 		nextID: welfareIDBase, stock: stock.New(), orders: map[OrderID]*Order{}, receivables: map[MerchantID]ledger.AccountID{},
+		awards: map[uint64]*Award{},
 	}
 	for _, a := range []ledger.Account{
 		{ID: FundingAccountID(shard), Kind: ledger.KindFederationFunding, UserData: uint64(shard)},
@@ -298,4 +331,64 @@ func (h *programHeap) Pop() any {
 	x := old[len(old)-1]
 	*h = old[:len(old)-1]
 	return x
+}
+
+// Award returns an activity award.
+func (s *State) Award(id uint64) (*Award, bool) { a, ok := s.awards[id]; return a, ok }
+
+// Programs lists the programs on this shard, in id order.
+func (s *State) Programs() []*Program { return sortedValues(s.programs) }
+
+// Unions lists the unions on this shard, in id order.
+func (s *State) Unions() []*Union { return sortedValues(s.unions) }
+
+// Members lists the members on this shard, in id order.
+func (s *State) Members() []*Member { return sortedValues(s.members) }
+
+// Orders lists the orders on this shard, in id order.
+func (s *State) Orders() []*Order { return sortedValues(s.orders) }
+
+// PickupPoints and Merchants list the directory kept on this shard.
+func (s *State) PickupPoints() []*PickupPoint { return sortedValues(s.pickupPoints) }
+func (s *State) Merchants() []*Merchant       { return sortedValues(s.merchants) }
+
+// FederationOfficers lists the federation's officers kept on this shard.
+func (s *State) FederationOfficers() []OfficerID {
+	return append([]OfficerID(nil), s.federationOfficers...)
+}
+
+// Receivable returns this shard's receivable account of a merchant.
+func (s *State) Receivable(m MerchantID) (ledger.AccountID, bool) {
+	a, ok := s.receivables[m]
+	return a, ok
+}
+
+// addAwarded counts an award towards the daily cap; counts of earlier days are dropped.
+func (m *Member) addAwarded(kind string, day int32, fen int64) {
+	kept := m.Awarded[:0]
+	found := false
+	for _, a := range m.Awarded {
+		if a.Day < day {
+			continue
+		}
+		if a.Kind == kind && a.Day == day {
+			a.AwardedFen += fen
+			found = true
+		}
+		kept = append(kept, a)
+	}
+	if !found {
+		kept = append(kept, AwardCount{Kind: kind, Day: day, AwardedFen: fen})
+	}
+	m.Awarded = kept
+}
+
+// AwardedFen is what the member was awarded for kind on day.
+func (m *Member) AwardedFen(kind string, day int32) int64 {
+	for _, a := range m.Awarded {
+		if a.Kind == kind && a.Day == day {
+			return a.AwardedFen
+		}
+	}
+	return 0
 }
