@@ -23,10 +23,10 @@ type SKU struct {
 	Name        string `json:"name,omitempty"`
 	ProductID   uint64 `json:"product_id,omitempty"`
 	ProductName string `json:"product_name,omitempty"`
-	MerchantID uint64 `json:"merchant_id"`
-	Category   string `json:"category"`
-	PriceFen   int64  `json:"price_fen"`
-	Listed     bool   `json:"listed"`
+	MerchantID  uint64 `json:"merchant_id"`
+	Category    string `json:"category"`
+	PriceFen    int64  `json:"price_fen"`
+	Listed      bool   `json:"listed"`
 	// SaleFromNanos and SaleToNanos bound a flash sale; zero means no bound.
 	SaleFromNanos int64 `json:"sale_from_nanos,omitempty"`
 	SaleToNanos   int64 `json:"sale_to_nanos,omitempty"`
