@@ -16,7 +16,7 @@ ALL_PKGS = $(shell $(GO) list -e ./...)
 #                PLAIN_PKGS := ./engine/sim/... ./loadtest/...
 #              Both sets run with -tags invariants. Keep this list short: a
 #              package here loses race detection.
-PLAIN_PKGS ?=
+PLAIN_PKGS ?= ./engine/sim/...
 PLAIN_LIST  = $(if $(strip $(PLAIN_PKGS)),$(shell $(GO) list -e $(PLAIN_PKGS)))
 RACE_PKGS  ?= $(filter-out $(PLAIN_LIST),$(ALL_PKGS))
 

@@ -111,7 +111,20 @@ func open(dir Dir, opts Options) (*FileJournal, error) {
 				j.active.Close()
 				return nil, err
 			}
+		} else if err := j.active.Sync(); err != nil {
+			// Recovery read what the files hold, synced or not: after a failed fsync and a
+			// restart without a crash, the last group may be there but not durable. The
+			// caller replays it and acts on it, and a rotation would never sync this file
+			// again, so make it durable now (as PostgreSQL fsyncs its data at crash recovery).
+			j.active.Close()
+			return nil, fmt.Errorf("journal: sync segment %s: %w", j.activeName, err)
 		}
+		// Likewise a segment created before a failed directory fsync is listed but not durable.
+		if err := dir.SyncDir("."); err != nil {
+			j.active.Close()
+			return nil, fmt.Errorf("journal: sync directory: %w", err)
+		}
+		j.stats.dirSyncCount.Add(1)
 	}
 	j.recovery.SegmentCount = len(j.segments)
 	j.recovery.FirstLSN = j.segments[0].firstLSN

@@ -81,6 +81,12 @@ func (st *DirSnapshotStore) Save(shard uint32, data []byte) error {
 
 // Load returns the newest snapshot of the shard that verifies.
 func (st *DirSnapshotStore) Load(shard uint32) ([]byte, error) {
+	// A Save whose directory fsync failed leaves its file listed but not durable. The runtime
+	// recovers from what Load returns and archives the journal it covers, so make the listing
+	// durable before trusting it.
+	if err := st.dir.SyncDir("."); err != nil {
+		return nil, err
+	}
 	names, err := st.shardFiles(shard)
 	if err != nil {
 		return nil, err

@@ -167,8 +167,10 @@ func (m *Machine) Receive(b *runtime.Batch, from uint32, payload []byte) {
 	m.cmds = append(m.cmds[:0], ledger.Command{Kind: ledger.CreateTransfer, Transfer: t, Engine: true})
 	m.events = m.ledger.Execute(b.NowNanos, m.cmds, m.one[:], m.events[:0])
 	m.emit(b)
-	if kind == messageMoveIn && m.one[0] != ledger.OK && m.one[0] != ledger.Exists {
-		// The target refused the points: send them back to where they came from.
+	if kind == messageMoveIn && m.one[0] != ledger.OK {
+		// The target refused the points: send them back to where they came from. Exists too
+		// is a refusal: the runtime applies each message once, so an in-leg already there was
+		// made by another move with the same id (from another shard), not by this one.
 		m.message = appendMoveMessage(m.message[:0], messageMoveBack, &mv, fromShard)
 		b.Send(fromShard, m.message)
 	}
