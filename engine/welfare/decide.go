@@ -213,6 +213,10 @@ func (d *decider) setConfig(cfg *Config, broadcast bool) Result {
 		}
 	}
 	switch {
+	case cfg.Version == d.s.config.Version && !sameConfig(cfg, &d.s.config):
+		// Another setting under the version in force: answering exists would let the caller
+		// believe it took effect.
+		return Result{Code: ExistsWithDifferentFields}
 	case cfg.Version == d.s.config.Version:
 		return Result{Code: Exists}
 	case cfg.Version < d.s.config.Version:
@@ -230,6 +234,13 @@ func (d *decider) setConfig(cfg *Config, broadcast bool) Result {
 		}
 	}
 	return Result{}
+}
+
+// sameConfig compares two configurations by their encoding, which covers every field.
+func sameConfig(a, b *Config) bool {
+	ja, errA := json.Marshal(a)
+	jb, errB := json.Marshal(b)
+	return errA == nil && errB == nil && string(ja) == string(jb)
 }
 
 func (d *decider) createUnion(u *Union) Result {
@@ -804,6 +815,12 @@ func (d *decider) award(c *Command) Result {
 		return Result{Code: NotRegistered}
 	}
 	day, year := DayOf(d.now), YearOf(d.now)
+	if h, ok := m.Holding(p.ID); ok {
+		// An award tops up the member's holding of the program and counts in the holding's
+		// year, the one expiry and reversal release from: counted in the award's own year, an
+		// award past New Year would be released from the wrong year, below zero.
+		year = h.Year
+	}
 	capFen, capped := d.s.config.ActivityDailyCapsFen[c.ActivityKind]
 	if !capped {
 		capFen, capped = d.s.config.ActivityDailyCapsFen["*"]

@@ -25,8 +25,9 @@
 //     refusal says cap_exceeded with the room left. The count moves with the member.
 //   - FestivalCalendar: a festival program's window overlaps a statutory festival of the
 //     federation's calendar.
-//   - MakerChecker: an issuance whose total exceeds the federation's threshold needs the program
-//     approved by a second officer of the union; both are recorded.
+//   - MakerChecker: a program whose issuance, counted over all its issue commands, exceeds the
+//     federation's threshold needs approval by a second officer of the union first; both are
+//     recorded.
 //   - NoCashOut: points leave a member's program account only by spending, by expiry or
 //     revocation back to the budget, or by moving with the member; never to another member.
 //   - ExpiryPerProgram: expiry and revocation touch only that program's accounts, and only
