@@ -52,6 +52,9 @@ type Options struct {
 	// SnapshotEveryBatches takes a shard's snapshot after that many journaled batches; zero
 	// takes them only when Snapshot is called.
 	SnapshotEveryBatches uint64
+	// SnapshotInterval, when set, takes a snapshot of every shard that often, so that idle
+	// shards too move forward and old journal segments can be archived.
+	SnapshotInterval time.Duration
 	// Invariants checks the machine's invariants after every batch. The invariants build tag
 	// turns it on for every runtime.
 	Invariants bool
@@ -133,6 +136,22 @@ func Open[C, R any](opts Options, newMachine func(shard uint32) Machine[C, R]) (
 	for _, s := range rt.shards {
 		rt.loops.Add(1)
 		go s.run()
+	}
+	if opts.Snapshots != nil && opts.SnapshotInterval > 0 {
+		rt.loops.Add(1)
+		go func() {
+			defer rt.loops.Done()
+			t := time.NewTicker(opts.SnapshotInterval)
+			defer t.Stop()
+			for {
+				select {
+				case <-rt.stop:
+					return
+				case <-t.C:
+					rt.Snapshot()
+				}
+			}
+		}()
 	}
 	return rt, nil
 }

@@ -219,7 +219,10 @@ func (s *shard[C, R]) runBatch(first *request[C, R]) {
 	if len(b.notes) > 0 {
 		f.notes = append([]any(nil), b.notes...)
 	}
-	journaled := len(b.Events) > 0 || !s.delta.empty()
+	// A batch that takes a snapshot is journaled even when it decided nothing, so that the
+	// snapshot covers a recent journal position and an idle shard never holds back archiving.
+	snapshotting := s.snapshotDue()
+	journaled := len(b.Events) > 0 || !s.delta.empty() || snapshotting
 	if journaled {
 		s.index++
 		s.sinceSnap++
@@ -228,7 +231,7 @@ func (s *shard[C, R]) runBatch(first *request[C, R]) {
 	} else {
 		f.index = s.index
 	}
-	if s.snapshotDue() {
+	if snapshotting {
 		f.snapshot = s.appendSnapshot(nil)
 		s.sinceSnap = 0
 	}
