@@ -1,9 +1,11 @@
 package mall
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 
 	"huigong/engine/runtime"
@@ -37,8 +39,34 @@ func NewEngine(shardsCount int, stream *Stream) *Engine {
 	}
 }
 
-// Attach sets the runtime.
-func (e *Engine) Attach(rt *Runtime) { e.rt = rt }
+// Attach sets the runtime and rebuilds the order stream from the engine's state: the stream
+// lives in memory, and after a restart every order must be there again for fulfilment,
+// statements and merchants. An order whose note arrives while this runs may appear twice with
+// the same state; consumers apply states idempotently.
+func (e *Engine) Attach(rt *Runtime) {
+	e.rt = rt
+	var orders []*welfare.Order
+	for s := 0; s < e.shardsCount; s++ {
+		_ = e.Read(uint32(s), func(st *welfare.State) {
+			for _, o := range st.Orders() {
+				if o.State != welfare.OrderReserving && o.State != welfare.OrderRefused {
+					orders = append(orders, o)
+				}
+			}
+		})
+	}
+	slices.SortFunc(orders, func(a, b *welfare.Order) int {
+		if a.PlacedNanos != b.PlacedNanos {
+			return cmp.Compare(a.PlacedNanos, b.PlacedNanos)
+		}
+		return cmp.Compare(a.ID, b.ID)
+	})
+	e.mu.Lock()
+	for _, o := range orders {
+		e.stream.publish(o)
+	}
+	e.mu.Unlock()
+}
 
 // Runtime returns the runtime.
 func (e *Engine) Runtime() *Runtime { return e.rt }

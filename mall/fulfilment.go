@@ -29,6 +29,8 @@ type Fulfilment struct {
 type deliveryKey struct {
 	merchant welfare.MerchantID
 	point    welfare.PickupPointID
+	// rebuilt is set for deliveries rebuilt after a restart in a state past open.
+	rebuilt DeliveryState
 }
 
 // DeliveryState is where a consolidated delivery is.
@@ -106,18 +108,31 @@ func (f *Fulfilment) CatchUp() {
 func (f *Fulfilment) apply(o *welfare.Order) {
 	t, ok := f.orders[o.ID]
 	if !ok {
-		if o.State != welfare.OrderPlaced {
-			return // Only placed orders are fulfilled.
+		// An order first seen shipped or later comes from the stream rebuilt after a restart:
+		// it goes into a delivery in that state, one per merchant, pickup point and state.
+		var state DeliveryState
+		switch o.State {
+		case welfare.OrderPlaced:
+			state = DeliveryOpen
+		case welfare.OrderShipped:
+			state = DeliveryShipped
+		case welfare.OrderReady, welfare.OrderHandedOut, welfare.OrderReturned, welfare.OrderUncollected:
+			state = DeliveryArrived
+		default:
+			return // Only confirmed orders are fulfilled.
 		}
 		t = &orderTrack{union: o.UnionID}
 		f.orders[o.ID] = t
 		for _, m := range orderMerchants(o) {
-			k := deliveryKey{merchant: m, point: o.PickupPointID}
+			k := deliveryKey{merchant: m, point: o.PickupPointID, rebuilt: state}
+			if state == DeliveryOpen {
+				k.rebuilt = ""
+			}
 			id, ok := f.open[k]
 			if !ok {
 				id = f.nextID
 				f.nextID++
-				f.deliveries[id] = &Delivery{ID: id, MerchantID: m, PickupPointID: o.PickupPointID, State: DeliveryOpen}
+				f.deliveries[id] = &Delivery{ID: id, MerchantID: m, PickupPointID: o.PickupPointID, State: state}
 				f.open[k] = id
 			}
 			d := f.deliveries[id]
