@@ -63,6 +63,9 @@ const (
 	AwardPoints
 	// ReverseAward takes back what is left of award AwardID, and reports what was spent.
 	ReverseAward
+	// UpdateProgram changes Program's name, amount per member, window and whitelist, by
+	// Officer, as long as the program has issued nothing; an approval given before is void.
+	UpdateProgram
 )
 
 // Command is one request to the welfare decider.

@@ -190,6 +190,8 @@ func (d *decider) decide(c *Command) Result {
 		return d.award(c)
 	case ReverseAward:
 		return d.reverseAward(c)
+	case UpdateProgram:
+		return d.updateProgram(&c.Program, c.Officer)
 	case AddFederationOfficer:
 		if c.Officer == 0 {
 			return Result{Code: InvalidID}

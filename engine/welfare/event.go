@@ -38,7 +38,8 @@ const (
 	EventReceivableOpened
 	EventAwarded
 	EventAwardReversed
-	eventKindLast = EventAwardReversed
+	EventProgramUpdated
+	eventKindLast = EventProgramUpdated
 )
 
 const eventFormatVersion = 1
@@ -266,6 +267,8 @@ func (s *State) apply(e *Event) {
 				m.addCounted(s.programs[a.ProgramID].Category, h.Year, -e.AmountFen)
 			}
 		}
+	case EventProgramUpdated:
+		s.applyProgramUpdated(e.Program)
 	default:
 		panic(fmt.Sprintf("welfare: apply of event kind %d", e.Kind))
 	}
