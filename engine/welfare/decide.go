@@ -447,7 +447,12 @@ func (d *decider) issue(c *Command) Result {
 	}
 	grants := make([]grant, 0, len(members))
 	var refused []MemberResult
-	seen := make(map[MemberID]struct{}, len(members))
+	// A listed member may be listed twice; the union's own list, when issuing to all, has each
+	// member once and needs no map of thousands of entries.
+	var seen map[MemberID]struct{}
+	if len(c.Members) > 0 {
+		seen = make(map[MemberID]struct{}, len(members))
+	}
 	var totalFen int64
 	for i, id := range members {
 		amountFen := p.AmountPerMemberFen
@@ -456,7 +461,9 @@ func (d *decider) issue(c *Command) Result {
 		}
 		m, ok := d.s.members[id]
 		_, dup := seen[id]
-		seen[id] = struct{}{}
+		if seen != nil {
+			seen[id] = struct{}{}
+		}
 		switch {
 		case !ok || m.UnionID != u.ID || !m.Registered || !m.DuesPaid:
 			if len(c.Members) > 0 { // Unregistered members are skipped silently when issuing to all.

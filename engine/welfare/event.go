@@ -94,7 +94,10 @@ func AppendEvent(dst []byte, e *Event) []byte {
 		dst = binary.LittleEndian.AppendUint64(dst, uint64(e.Officer))
 		return dst
 	}
-	body, err := json.Marshal(e)
+	// Marshal a copy: handing e itself to json makes every caller's event escape to the heap,
+	// the hot member_issued included (one allocation per member of an issuance).
+	c := *e
+	body, err := json.Marshal(&c)
 	if err != nil {
 		panic(fmt.Sprintf("welfare: encode %d: %v", e.Kind, err)) // Only plain data is encoded.
 	}
