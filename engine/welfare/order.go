@@ -123,6 +123,9 @@ const (
 	orderQuantityMax  = 1_000
 	orderUnitPriceMax = 1 << 40
 	orderHoldsMax     = orderLinesMax * 8
+	// orderCategoryBytesMax bounds a line's category: the order's binary form gives it one
+	// length byte.
+	orderCategoryBytesMax = 255
 )
 
 // Order codes are in command.go.
@@ -192,8 +195,15 @@ func (d *decider) placeOrder(c *Command) Result {
 	for i := range req.Lines {
 		l := &req.Lines[i]
 		if l.SKU == 0 || l.Quantity <= 0 || l.Quantity > orderQuantityMax || l.UnitPriceFen < 0 ||
-			l.UnitPriceFen > orderUnitPriceMax || l.Shard >= d.s.shardsCount {
+			l.UnitPriceFen > orderUnitPriceMax || l.Shard >= d.s.shardsCount || len(l.Category) > orderCategoryBytesMax {
 			return Result{Code: InvalidOrder}
+		}
+		// A SKU's shard keeps one reservation per order and SKU: a second line of the same SKU
+		// would be paid for but never reserved.
+		for j := range i {
+			if req.Lines[j].SKU == l.SKU {
+				return Result{Code: InvalidOrder}
+			}
 		}
 		totalFen += l.AmountFen()
 	}
@@ -244,10 +254,10 @@ type candidate struct {
 	program   *Program
 }
 
-// allocate finds holds that pay for the order: the cash part first, then points of programs
+// allocate finds holds that pay for the order: the whole cash part, and points of programs
 // whose whitelist allows each line, preferring the earliest-expiring points. It solves a small
-// min-cost flow (lines to programs), so it finds an allocation whenever one exists, where a
-// greedy choice would fail.
+// min-cost flow (lines to the cash part and the programs), so it finds an allocation whenever
+// one exists, where a greedy choice would fail: the cash goes where the points cannot.
 func (d *decider) allocate(m *Member, req *OrderRequest, totalFen int64) ([]Hold, Code) {
 	var cands []candidate
 	for _, h := range m.Holdings {
@@ -284,28 +294,32 @@ func (d *decider) allocate(m *Member, req *OrderRequest, totalFen int64) ([]Hold
 			return nil, NotEligible
 		}
 	}
-	// Cash pays first, line by line in order, so the points pay the rest.
-	cashLeft := req.CashFen
+	// The cash part is the first source, at the lowest cost and open to every line: a min-cost
+	// flow uses all of it (it never exceeds the total), wherever the points cannot pay.
+	sources := append([]candidate{{accountID: ExternalCashAccountID(d.s.shard), availFen: req.CashFen}}, cands...)
 	need := make([]int64, len(lines))
-	var holds []Hold
 	for i := range lines {
 		need[i] = lines[i].AmountFen()
-		if c := min(cashLeft, need[i]); c > 0 {
-			holds = appendHold(holds, Hold{AccountID: ExternalCashAccountID(d.s.shard), MerchantID: lines[i].MerchantID, AmountFen: c})
-			need[i] -= c
-			cashLeft -= c
-		}
+		eligible[i] = append([]bool{req.CashFen > 0}, eligible[i]...)
 	}
-	flow, ok := minCostFlow(need, cands, eligible)
+	flow, ok := minCostFlow(need, sources, eligible)
 	if !ok {
 		return nil, InsufficientPoints
 	}
+	var holds []Hold
+	var cashFen int64
 	for i := range lines {
-		for j := range cands {
+		for j := range sources {
 			if f := flow[i][j]; f > 0 {
-				holds = appendHold(holds, Hold{AccountID: cands[j].accountID, ProgramID: cands[j].programID, MerchantID: lines[i].MerchantID, AmountFen: f})
+				holds = appendHold(holds, Hold{AccountID: sources[j].accountID, ProgramID: sources[j].programID, MerchantID: lines[i].MerchantID, AmountFen: f})
+				if j == 0 {
+					cashFen += f
+				}
 			}
 		}
+	}
+	if cashFen != req.CashFen {
+		panic(fmt.Sprintf("welfare: allocation takes %d of a cash part of %d", cashFen, req.CashFen))
 	}
 	if len(holds) > orderHoldsMax {
 		return nil, InvalidOrder
@@ -428,7 +442,8 @@ func (d *decider) sendToSKUShards(o *Order, kind byte, only func(l *OrderLine) b
 		for i := range o.Lines {
 			l := &o.Lines[i]
 			if l.Shard == s && (only == nil || only(l)) {
-				lines = append(lines, stockLine{SKU: l.SKU, Quantity: l.Quantity, UnitPriceFen: l.UnitPriceFen})
+				lines = append(lines, stockLine{SKU: l.SKU, Quantity: l.Quantity, UnitPriceFen: l.UnitPriceFen,
+					MerchantID: l.MerchantID, Category: l.Category})
 			}
 		}
 		if len(lines) == 0 {
@@ -767,6 +782,10 @@ type stockLine struct {
 	Quantity     int64
 	UnitPriceFen int64
 	Code         stock.Code
+	// MerchantID and Category are what the member's shard checked the whitelists against; the
+	// SKU's shard refuses a line whose SKU is not that.
+	MerchantID MerchantID
+	Category   string
 }
 
 type stockMessage struct {
@@ -776,7 +795,8 @@ type stockMessage struct {
 	Lines  []stockLine
 }
 
-const stockLineBytes = 8 + 8 + 8 + 1
+// stockLineBytes is a line's fixed part; its category follows.
+const stockLineBytes = 8 + 8 + 8 + 1 + 8 + 1
 
 func appendStockMessage(dst []byte, kind byte, m *stockMessage) []byte {
 	le := binary.LittleEndian
@@ -790,6 +810,9 @@ func appendStockMessage(dst []byte, kind byte, m *stockMessage) []byte {
 		dst = le.AppendUint64(dst, uint64(l.Quantity))
 		dst = le.AppendUint64(dst, uint64(l.UnitPriceFen))
 		dst = append(dst, byte(l.Code))
+		dst = le.AppendUint64(dst, uint64(l.MerchantID))
+		dst = append(dst, byte(len(l.Category)))
+		dst = append(dst, l.Category...)
 	}
 	return dst
 }
@@ -802,14 +825,19 @@ func decodeStockMessage(b []byte) (stockMessage, error) {
 	m := stockMessage{Order: OrderID(le.Uint64(b)), Member: MemberID(le.Uint64(b[8:])), Union: UnionID(le.Uint64(b[16:]))}
 	n := int(le.Uint16(b[24:]))
 	b = b[26:]
-	if len(b) != n*stockLineBytes {
-		return stockMessage{}, fmt.Errorf("welfare: stock message of %d lines has %d bytes", n, len(b))
-	}
 	for i := 0; i < n; i++ {
+		if len(b) < stockLineBytes || len(b) < stockLineBytes+int(b[stockLineBytes-1]) {
+			return stockMessage{}, fmt.Errorf("welfare: stock message of %d lines is short at line %d", n, i)
+		}
+		end := stockLineBytes + int(b[stockLineBytes-1])
 		m.Lines = append(m.Lines, stockLine{
 			SKU: stock.SKUID(le.Uint64(b)), Quantity: int64(le.Uint64(b[8:])), UnitPriceFen: int64(le.Uint64(b[16:])), Code: stock.Code(b[24]),
+			MerchantID: MerchantID(le.Uint64(b[25:])), Category: string(b[stockLineBytes:end]),
 		})
-		b = b[stockLineBytes:]
+		b = b[end:]
+	}
+	if len(b) != 0 {
+		return stockMessage{}, fmt.Errorf("welfare: stock message of %d lines has %d bytes more", n, len(b))
 	}
 	return m, nil
 }
@@ -822,7 +850,13 @@ func (d *decider) receiveStock(kind byte, from uint32, m *stockMessage) {
 	case messageReserve:
 		reply := stockMessage{Order: m.Order, Member: m.Member, Lines: make([]stockLine, 0, len(m.Lines))}
 		for _, l := range m.Lines {
-			l.Code = s.stock.Reserve(m.Order, stock.MemberID(m.Member), stock.UnionID(m.Union), l.SKU, l.Quantity, l.UnitPriceFen, d.now, s.config.Campaigns, emit)
+			if catalogDiffers(s.stock, m.Order, &l) {
+				// The member's shard checked the programs' whitelists against another category
+				// or merchant than this SKU's: refused as an invalid order.
+				l.Code = stock.InvalidSKU
+			} else {
+				l.Code = s.stock.Reserve(m.Order, stock.MemberID(m.Member), stock.UnionID(m.Union), l.SKU, l.Quantity, l.UnitPriceFen, d.now, s.config.Campaigns, emit)
+			}
 			reply.Lines = append(reply.Lines, l)
 		}
 		d.send(from, appendStockMessage(nil, messageReserved, &reply))
@@ -852,6 +886,17 @@ func (d *decider) receiveStock(kind byte, from uint32, m *stockMessage) {
 			}
 		}
 	}
+}
+
+// catalogDiffers reports whether a line names another category or merchant than its SKU's,
+// for a SKU the order has not reserved yet (a retried reservation answers as it did).
+func catalogDiffers(st *stock.State, order OrderID, l *stockLine) bool {
+	sk, ok := st.SKU(l.SKU)
+	if !ok || (sk.Category == l.Category && MerchantID(sk.MerchantID) == l.MerchantID) {
+		return false
+	}
+	_, _, _, reserved := st.Reservation(order, l.SKU)
+	return !reserved
 }
 
 // stockEmitter journals stock events into the batch and turns sold-out changes into notes.
