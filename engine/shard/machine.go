@@ -107,7 +107,10 @@ func (m *Machine) targets() []uint32 {
 const packedMessage = 0xff
 
 // EndBatch sends the batch's messages, packed per target shard.
-func (m *Machine) EndBatch(b *runtime.Batch) { m.sendPending(b) }
+func (m *Machine) EndBatch(b *runtime.Batch) {
+	m.sendPending(b)
+	m.out.Reset() // The payloads were copied into the batch's messages.
+}
 
 func (m *Machine) Tick(b *runtime.Batch) {
 	m.begin(b)

@@ -17,12 +17,16 @@ type Output struct {
 	Outgoing []Outgoing
 	// Notes are for the edge, once the batch is durable; they are not journaled.
 	Notes []OrderNote
+	// arena holds the payloads of Outgoing; Reset reuses it.
+	arena []byte
 }
 
+// Reset empties the output. Payloads of Outgoing are invalid afterwards.
 func (o *Output) Reset() {
 	o.Events = o.Events[:0]
 	o.Outgoing = o.Outgoing[:0]
 	o.Notes = o.Notes[:0]
+	o.arena = o.arena[:0]
 }
 
 // decider is the working set of one call: the state, the batch time and the output.

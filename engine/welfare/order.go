@@ -294,6 +294,26 @@ func (d *decider) allocate(m *Member, req *OrderRequest, totalFen int64) ([]Hold
 			return nil, NotEligible
 		}
 	}
+	// One line and no cash, the festival rush's usual cart: taking the eligible programs in
+	// expiry order is the min-cost allocation, with no flow network to build.
+	if len(lines) == 1 && req.CashFen == 0 {
+		need := lines[0].AmountFen()
+		var holds []Hold
+		for j := range cands {
+			if need == 0 {
+				break
+			}
+			if eligible[0][j] {
+				take := min(need, cands[j].availFen)
+				holds = append(holds, Hold{AccountID: cands[j].accountID, ProgramID: cands[j].programID, MerchantID: lines[0].MerchantID, AmountFen: take})
+				need -= take
+			}
+		}
+		if need > 0 {
+			return nil, InsufficientPoints
+		}
+		return holds, OK
+	}
 	// The cash part is the first source, at the lowest cost and open to every line: a min-cost
 	// flow uses all of it (it never exceeds the total), wherever the points cannot pay.
 	sources := append([]candidate{{accountID: ExternalCashAccountID(d.s.shard), availFen: req.CashFen}}, cands...)
@@ -450,13 +470,21 @@ func (d *decider) sendToSKUShards(o *Order, kind byte, only func(l *OrderLine) b
 			continue
 		}
 		shards++
-		d.send(s, appendStockMessage(nil, kind, &stockMessage{Order: o.ID, Member: o.MemberID, Union: o.UnionID, Lines: lines}))
+		d.send(s, d.stockMessageBytes(kind, &stockMessage{Order: o.ID, Member: o.MemberID, Union: o.UnionID, Lines: lines}))
 	}
 	return shards
 }
 
 func (d *decider) send(to uint32, payload []byte) {
 	d.out.Outgoing = append(d.out.Outgoing, Outgoing{ToShard: to, Payload: payload})
+}
+
+// stockMessageBytes encodes a stock message into the output's arena, so a rush of orders
+// allocates no buffer per message. A payload stays valid until the output is reset.
+func (d *decider) stockMessageBytes(kind byte, m *stockMessage) []byte {
+	start := len(d.out.arena)
+	d.out.arena = appendStockMessage(d.out.arena, kind, m)
+	return d.out.arena[start:len(d.out.arena):len(d.out.arena)]
 }
 
 // receiveReserved records a SKU shard's answers for an order's lines.
@@ -474,7 +502,7 @@ func (d *decider) receiveReserved(from uint32, m *stockMessage) {
 			}
 		}
 		if len(keep) > 0 {
-			d.send(from, appendStockMessage(nil, messageRelease, &stockMessage{Order: o.ID, Member: o.MemberID, Lines: keep}))
+			d.send(from, d.stockMessageBytes(messageRelease, &stockMessage{Order: o.ID, Member: o.MemberID, Lines: keep}))
 		}
 		return
 	}
@@ -859,7 +887,7 @@ func (d *decider) receiveStock(kind byte, from uint32, m *stockMessage) {
 			}
 			reply.Lines = append(reply.Lines, l)
 		}
-		d.send(from, appendStockMessage(nil, messageReserved, &reply))
+		d.send(from, d.stockMessageBytes(messageReserved, &reply))
 	case messageReserved:
 		d.receiveReserved(from, m)
 	case messageConfirm:
