@@ -122,7 +122,7 @@ type sim struct {
 	tfs    *triggerFS // the FaultFS as the engine sees it
 	clock  atomic.Int64
 	rt     *rtType
-	// lastRound is the round being run, for error messages.
+	// round is the round being run, for error messages.
 	round int
 
 	models    []*model
