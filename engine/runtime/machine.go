@@ -1,5 +1,7 @@
 package runtime
 
+import "fmt"
+
 // Machine is a deterministic decider hosted on one shard. The runtime calls it from the shard's
 // goroutine only. C is the command type and R the result type.
 //
@@ -35,9 +37,11 @@ type BatchEnder interface {
 
 // Batch is what a machine writes while deciding one batch.
 type Batch struct {
-	// Shard is the shard deciding the batch; NowNanos is the batch time.
-	Shard    uint32
-	NowNanos int64
+	// Shard is the shard deciding the batch; NowNanos is the batch time; ShardsCount bounds the
+	// shards a message may be sent to.
+	Shard       uint32
+	NowNanos    int64
+	ShardsCount uint32
 	// Events collects the encoded events of the batch, in the machine's own format.
 	Events []byte
 
@@ -50,8 +54,12 @@ type Batch struct {
 // edge what happened, and a restart loses only notifications nobody can still be waiting for.
 func (b *Batch) Notify(note any) { b.notes = append(b.notes, note) }
 
-// Send queues a message to shard to. It is delivered after the batch is durable.
+// Send queues a message to shard to, which must be below ShardsCount (a machine checks its
+// commands against it). It is delivered after the batch is durable.
 func (b *Batch) Send(to uint32, payload []byte) {
+	if to >= b.ShardsCount {
+		panic(fmt.Sprintf("runtime: shard %d sends to shard %d of %d", b.Shard, to, b.ShardsCount))
+	}
 	b.sends = append(b.sends, outMessage{to: to, payload: append([]byte(nil), payload...)})
 }
 

@@ -186,6 +186,7 @@ func (s *shard[C, R]) runBatch(first *request[C, R]) {
 	s.lastNowNanos = now
 	b := &s.batch
 	b.reset(s.id, now)
+	b.ShardsCount = uint32(s.rt.opts.ShardsCount)
 	s.delta.reset()
 
 	s.machine.Tick(b)

@@ -127,6 +127,12 @@ func (m *Machine) Execute(b *runtime.Batch, cmds []Command, results []Result) {
 		switch c.Kind {
 		case MoveCommand:
 			mv := &c.Move
+			if mv.ToShard >= b.ShardsCount {
+				// No such shard: a transfer that the ledger refuses keeps a linked chain's
+				// outcome right, and the result is corrected to credit_account_not_found.
+				m.cmds = append(m.cmds, ledger.TransferCommand(ledger.Transfer{ID: mv.ID, Flags: mv.Flags & ledger.Linked}))
+				continue
+			}
 			m.cmds = append(m.cmds, ledger.TransferCommand(ledger.Transfer{
 				ID: mv.ID, DebitAccountID: mv.FromAccountID, CreditAccountID: InTransitAccountID(m.shard),
 				AmountFen: mv.AmountFen, UserData: mv.UserData, Code: ledger.CodeMove, Flags: mv.Flags & ledger.Linked,
@@ -138,6 +144,12 @@ func (m *Machine) Execute(b *runtime.Batch, cmds []Command, results []Result) {
 	}
 	m.events = m.ledger.Execute(b.NowNanos, m.cmds, results, m.events[:0])
 	m.emit(b)
+	for i := range cmds {
+		if cmds[i].Kind == MoveCommand && cmds[i].Move.ToShard >= b.ShardsCount && results[i] != ledger.LinkedEventFailed {
+			// Decided as a transfer to nowhere (below): the account it names cannot exist.
+			results[i] = ledger.CreditAccountNotFound
+		}
+	}
 	for i := range cmds {
 		if cmds[i].Kind == MoveCommand && results[i] == ledger.OK {
 			mv := &cmds[i].Move

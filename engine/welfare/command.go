@@ -210,6 +210,8 @@ type Result struct {
 	// For ReverseAward: what was taken back, and what the member had already spent.
 	TakenBackFen int64
 	SpentFen     int64
+	// OwedFen is held by open orders, and taken back as they are cancelled or returned.
+	OwedFen int64
 }
 
 // MemberResult is the refusal of one member of an issuance.

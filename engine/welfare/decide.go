@@ -889,13 +889,43 @@ func (d *decider) reverseAward(c *Command) Result {
 			availFen = max(0, acct.AvailableFen())
 		}
 	}
+	var heldFen int64
+	if ok {
+		if h, held := m.Holding(a.ProgramID); held {
+			acct, _ := d.s.ledger.Account(h.AccountID)
+			heldFen = acct.DebitsPendingFen
+		}
+	}
 	take := min(a.AmountFen-a.ReversedFen, availFen)
 	if take > 0 {
 		d.engine(ledger.TransferCommand(ledger.Transfer{
 			ID: ledger.TransferID(d.newID()), RefundOfID: a.TransferID, AmountFen: take, Code: ledger.CodeRefund, UserData: uint64(a.ProgramID),
 		}))
 	}
-	spent := a.AmountFen - a.ReversedFen - take
-	d.emit(Event{Kind: EventAwardReversed, Award: &Award{ID: a.ID, SpentFen: spent}, AmountFen: take})
-	return Result{TakenBackFen: take, SpentFen: spent}
+	// Points held by open orders are not spent yet: they are owed, and go back to the budget
+	// when an order that holds them is cancelled, returned or left uncollected.
+	owed := min(a.AmountFen-a.ReversedFen-take, heldFen)
+	spent := a.AmountFen - a.ReversedFen - take - owed
+	d.emit(Event{Kind: EventAwardReversed, Award: &Award{ID: a.ID, SpentFen: spent, OwedFen: owed}, AmountFen: take})
+	return Result{TakenBackFen: take, SpentFen: spent, OwedFen: owed}
+}
+
+// collectOwed takes back, from points just released to a member's program account, what a
+// reversed award still owes.
+func (d *decider) collectOwed(member MemberID, program ProgramID, account ledger.AccountID, releasedFen int64) {
+	m, ok := d.s.members[member]
+	if !ok {
+		return
+	}
+	h, ok := m.Holding(program)
+	if !ok || h.OwedFen == 0 {
+		return
+	}
+	take := min(h.OwedFen, releasedFen)
+	if take <= 0 {
+		return
+	}
+	p := d.s.programs[program]
+	d.returnToBudget(p, account, take)
+	d.emit(Event{Kind: EventOwedCollected, ProgramID: program, MemberID: member, AmountFen: take})
 }

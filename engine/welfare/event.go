@@ -39,7 +39,8 @@ const (
 	EventAwarded
 	EventAwardReversed
 	EventProgramUpdated
-	eventKindLast = EventProgramUpdated
+	EventOwedCollected
+	eventKindLast = EventOwedCollected
 )
 
 const eventFormatVersion = 1
@@ -264,12 +265,18 @@ func (s *State) apply(e *Event) {
 	case EventAwardReversed:
 		a := s.awards[e.Award.ID]
 		a.ReversedFen += e.AmountFen
-		a.SpentFen, a.Reversed = e.Award.SpentFen, true
+		a.SpentFen, a.OwedFen, a.Reversed = e.Award.SpentFen, e.Award.OwedFen, true
 		if m, ok := s.members[a.MemberID]; ok {
 			if h, ok := m.Holding(a.ProgramID); ok {
 				m.addCounted(s.programs[a.ProgramID].Category, h.Year, -e.AmountFen)
+				h.OwedFen += e.Award.OwedFen
 			}
 		}
+	case EventOwedCollected:
+		m := s.members[e.MemberID]
+		h, _ := m.Holding(e.ProgramID)
+		h.OwedFen -= e.AmountFen
+		m.addCounted(s.programs[e.ProgramID].Category, h.Year, -e.AmountFen)
 	case EventProgramUpdated:
 		s.applyProgramUpdated(e.Program)
 	default:

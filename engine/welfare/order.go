@@ -569,6 +569,7 @@ func (d *decider) voidHold(o *Order, h *Hold) {
 		d.note(OrderNote{Kind: NoteRefundPayment, OrderID: o.ID, Member: o.MemberID, RefundCashFen: h.AmountFen, PaymentRef: o.PaymentRef})
 		return
 	}
+	d.collectOwed(o.MemberID, h.ProgramID, h.AccountID, h.AmountFen)
 	d.returnIfClosed(o.MemberID, h.ProgramID, h.AccountID, h.AmountFen)
 }
 
@@ -721,6 +722,7 @@ func (d *decider) returnOrder(c *Command) Result {
 		if h.ProgramID == 0 {
 			d.note(OrderNote{Kind: NoteRefundPayment, OrderID: o.ID, Member: o.MemberID, RefundCashFen: h.AmountFen, PaymentRef: o.PaymentRef})
 		} else {
+			d.collectOwed(o.MemberID, h.ProgramID, h.AccountID, h.AmountFen)
 			d.returnIfClosed(o.MemberID, h.ProgramID, h.AccountID, h.AmountFen)
 		}
 	}

@@ -66,7 +66,9 @@ type Award struct {
 	TransferID  ledger.TransferID `json:"transfer_id"`
 	ReversedFen int64             `json:"reversed_fen"`
 	SpentFen    int64             `json:"spent_fen"`
-	Reversed    bool              `json:"reversed"`
+	// OwedFen is what was held by open orders at the reversal, taken back as they end.
+	OwedFen  int64 `json:"owed_fen,omitempty"`
+	Reversed bool  `json:"reversed"`
 }
 
 // Holding is a member's points account for one program.
@@ -82,6 +84,8 @@ type Holding struct {
 	IssuedBy    OfficerID `json:"issued_by,omitempty"`
 	// Closed is set once the program expired or was revoked for this member.
 	Closed bool `json:"closed,omitempty"`
+	// OwedFen is what reversed awards still take back from this account when holds release.
+	OwedFen int64 `json:"owed_fen,omitempty"`
 	// GiftChoices are the member's claimed options of a gift package.
 	GiftChoices []SKUID `json:"gift_choices,omitempty"`
 }
