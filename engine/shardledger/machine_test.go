@@ -196,3 +196,22 @@ func TestConcurrentSubmittersThenRestart(t *testing.T) {
 		}
 	}
 }
+
+// A move to a shard that does not exist is refused as a move to a missing account; it must
+// never reach the runtime, which would stop the shard.
+func TestMoveToMissingShardRefused(t *testing.T) {
+	rt := open(t, journal.NewFaultFS(5), &clock{})
+	defer rt.Close()
+	r, err := rt.Submit(0, account(11, 0))
+	mustOK(t, r, err)
+	r, err = rt.Submit(0, shardledger.Command{Kind: shardledger.MoveCommand, Move: shardledger.Move{
+		ID: 300, FromAccountID: 11, ToShard: shardsCount + 3, ToAccountID: 21, AmountFen: 1,
+	}})
+	if err != nil || r != ledger.CreditAccountNotFound {
+		t.Fatalf("move to shard %d: %v, %v", shardsCount+3, r, err)
+	}
+	r, err = rt.Submit(0, transfer(301, 11, 11, 1)) // The shard still answers.
+	if err != nil || r != ledger.AccountsMustBeDifferent {
+		t.Fatalf("after the refused move: %v, %v", r, err)
+	}
+}
