@@ -144,9 +144,9 @@ const transferRecordBytes = 8*8 + 2 + 2 + 1 + 1
 // AppendSnapshot appends the ledger's state to dst.
 func (l *Ledger) AppendSnapshot(dst []byte) []byte {
 	dst = append(dst, snapshotFormatVersion)
-	dst = le.AppendUint64(dst, uint64(len(l.accounts)))
-	for i := range l.accounts {
-		a := &l.accounts[i]
+	dst = le.AppendUint64(dst, uint64(l.accounts.len()))
+	for i := 0; i < l.accounts.len(); i++ {
+		a := l.accounts.at(int32(i))
 		dst = le.AppendUint64(dst, uint64(a.ID))
 		dst = le.AppendUint64(dst, a.UserData)
 		dst = append(dst, byte(a.Kind))
@@ -191,9 +191,9 @@ func RestoreSnapshot(src []byte) (*Ledger, int, error) {
 		return bad("account count")
 	}
 	l := New()
-	l.accounts = make([]Account, n)
-	for i := range l.accounts {
-		a := &l.accounts[i]
+	for i := 0; i < int(n); i++ {
+		var acc Account
+		a := &acc
 		a.ID = AccountID(le.Uint64(b))
 		a.UserData = le.Uint64(b[8:])
 		a.Kind = AccountKind(b[16])
@@ -207,7 +207,7 @@ func RestoreSnapshot(src []byte) (*Ledger, int, error) {
 		if _, dup := l.accountIndex[a.ID]; dup {
 			return bad("duplicate account")
 		}
-		l.accountIndex[a.ID] = int32(i)
+		l.accountIndex[a.ID] = l.accounts.add(acc)
 	}
 	if len(b) < 8 {
 		return bad("transfer count")

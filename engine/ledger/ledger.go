@@ -9,7 +9,7 @@ import (
 // Ledger is the state of one shard's ledger. It is not safe for concurrent use: one goroutine
 // owns it, as the shard runtime's loop does.
 type Ledger struct {
-	accounts     []Account
+	accounts     accountStore
 	accountIndex map[AccountID]int32
 	transfers    transferStore
 	deadlines    deadlineHeap
@@ -35,19 +35,19 @@ func (l *Ledger) Account(id AccountID) (Account, bool) {
 	if !ok {
 		return Account{}, false
 	}
-	return l.accounts[i], true
+	return *l.accounts.at(i), true
 }
 
 // AccountsCount is the number of accounts.
-func (l *Ledger) AccountsCount() int { return len(l.accounts) }
+func (l *Ledger) AccountsCount() int { return l.accounts.len() }
 
 // TransfersCount is the number of transfers created, refunds, posts and voids included.
 func (l *Ledger) TransfersCount() int { return l.transfers.len() }
 
 // ForEachAccount calls fn for every account in creation order.
 func (l *Ledger) ForEachAccount(fn func(a *Account)) {
-	for i := range l.accounts {
-		fn(&l.accounts[i])
+	for i := 0; i < l.accounts.len(); i++ {
+		fn(l.accounts.at(int32(i)))
 	}
 }
 
@@ -211,7 +211,7 @@ func (l *Ledger) decide(nowNanos int64, c *Command, events []Event) (Result, []E
 
 func (l *Ledger) recordHistory(nowNanos int64, id TransferID, debit, credit AccountID, events []Event) []Event {
 	for _, aid := range [2]AccountID{debit, credit} {
-		a := &l.accounts[l.accountIndex[aid]]
+		a := l.accounts.at(l.accountIndex[aid])
 		if a.Flags&AccountHistory == 0 {
 			continue
 		}
@@ -244,7 +244,7 @@ func (l *Ledger) decideAccount(a *Account) Result {
 		return KindInvalid
 	}
 	if i, ok := l.accountIndex[a.ID]; ok {
-		e := &l.accounts[i]
+		e := l.accounts.at(i)
 		switch {
 		case e.Flags != a.Flags&^AccountLinked:
 			return ExistsWithDifferentFlags
@@ -328,7 +328,7 @@ func (l *Ledger) decideTransfer(nowNanos int64, t *Transfer) (Transfer, Result) 
 	if out.Flags&VoidPending != 0 {
 		return out, OK // A void moves nothing: it can neither overflow nor overdraw.
 	}
-	d, c := &l.accounts[di], &l.accounts[ci]
+	d, c := l.accounts.at(di), l.accounts.at(ci)
 	var heldFen int64 // What a post releases from pending: it no longer counts against the debit.
 	if out.Flags&PostPending != 0 {
 		held, _ := l.transfers.get(out.PendingID)
@@ -451,8 +451,7 @@ func (l *Ledger) Apply(e *Event) {
 			panic(fmt.Sprintf("ledger: account %d created twice", e.Account.ID))
 		}
 		l.logUndo(undoEntry{kind: undoAccountCreated, accountID: e.Account.ID})
-		l.accountIndex[e.Account.ID] = int32(len(l.accounts))
-		l.accounts = append(l.accounts, e.Account)
+		l.accountIndex[e.Account.ID] = l.accounts.add(e.Account)
 	case EventTransferCreated:
 		l.applyTransfer(&e.Transfer)
 	case EventPendingExpired:
@@ -526,8 +525,8 @@ func (l *Ledger) account(id AccountID) *Account {
 	if !ok {
 		panic(fmt.Sprintf("ledger: account %d not found", id))
 	}
-	l.logUndo(undoEntry{kind: undoAccountChanged, index: i, account: l.accounts[i]})
-	return &l.accounts[i]
+	l.logUndo(undoEntry{kind: undoAccountChanged, index: i, account: *l.accounts.at(i)})
+	return l.accounts.at(i)
 }
 
 // mustTransfer returns a transfer record for changing, logging its pre-image while a chain is
@@ -546,8 +545,8 @@ func (l *Ledger) mustTransfer(id TransferID) transferRecord {
 // build tag.
 func (l *Ledger) CheckInvariants() error {
 	var debitsPosted, creditsPosted, debitsPending, creditsPending int64
-	for i := range l.accounts {
-		a := &l.accounts[i]
+	for i := 0; i < l.accounts.len(); i++ {
+		a := l.accounts.at(int32(i))
 		debitsPosted += a.DebitsPostedFen
 		creditsPosted += a.CreditsPostedFen
 		debitsPending += a.DebitsPendingFen
@@ -582,8 +581,8 @@ func (l *Ledger) CheckInvariants() error {
 	if err != nil {
 		return err
 	}
-	for i := range l.accounts {
-		a := &l.accounts[i]
+	for i := 0; i < l.accounts.len(); i++ {
+		a := l.accounts.at(int32(i))
 		if a.DebitsPendingFen != pendingDebits[a.ID] || a.CreditsPendingFen != pendingCredits[a.ID] {
 			return fmt.Errorf("PendingCounted: account %d pending %d/%d, open transfers %d/%d",
 				a.ID, a.DebitsPendingFen, a.CreditsPendingFen, pendingDebits[a.ID], pendingCredits[a.ID])
@@ -637,9 +636,9 @@ func (l *Ledger) rollback() {
 		switch u.kind {
 		case undoAccountCreated:
 			delete(l.accountIndex, u.accountID)
-			l.accounts = l.accounts[:len(l.accounts)-1]
+			l.accounts.pop()
 		case undoAccountChanged:
-			l.accounts[u.index] = u.account
+			*l.accounts.at(u.index) = u.account
 		case undoTransferCreated:
 			l.transfers.removeLast(u.transferID)
 		case undoTransferChanged:
