@@ -72,7 +72,13 @@ func (s *Server) OpenAPI() map[string]any {
 		success := map[string]any{"description": "success"}
 		switch {
 		case r.Produces != "":
-			success["content"] = map[string]any{r.Produces: map[string]any{"schema": map[string]any{"type": "string", "format": "binary"}}}
+			// Produces may list several types, comma-separated, for a body whose format the
+			// caller picks (the audit pack as CSV or XLSX).
+			content := map[string]any{}
+			for _, ct := range strings.Split(r.Produces, ",") {
+				content[strings.TrimSpace(ct)] = map[string]any{"schema": map[string]any{"type": "string", "format": "binary"}}
+			}
+			success["content"] = content
 		case r.Response != nil:
 			success["content"] = map[string]any{"application/json": map[string]any{"schema": gen.ref(reflect.TypeOf(r.Response))}}
 		}
