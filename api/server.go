@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/recover"
 
 	"huigong/mall"
 )
@@ -112,6 +113,9 @@ func New(d Deps) *Server {
 		WriteTimeout: 30 * time.Second,
 	})
 	s.app.Use(s.observe)
+	// A handler that panics is answered 500 (and logged by the error handler); fasthttp does not
+	// recover, so without this one bad request would stop the whole server.
+	s.app.Use(recover.New())
 	s.registerOps()
 	s.registerWorker()
 	s.registerOfficer()
