@@ -2,7 +2,11 @@
 //
 // Usage:
 //
-//	huigong serve [--data DIR] [--listen ADDR] [--demo] [--cluster]
+//	huigong serve [--data DIR] [--listen ADDR] [--demo] [--cluster] [--shards N] [--pprof]
+//	huigong token [--data DIR] (--member ID | --officer UNION [--second] | --keeper POINT | --federation | --module)
+//	huigong sign --key-id K --secret S [--headers] METHOD PATH [BODY]
+//	huigong demo (members | merchants | skus | points) [--data DIR]
+//	huigong field PATH < document.json
 //	huigong version
 package main
 
@@ -25,7 +29,11 @@ var version = "dev"
 const usageText = `usage: huigong <command> [flags]
 
 commands:
-  serve     run the HTTP server (flags --data, --listen, --demo, --cluster)
+  serve     run the HTTP server (flags --data, --listen, --demo, --cluster, --shards, --pprof)
+  token     print a dev token for a demo member, officer, keeper, the federation or a module
+  sign      print the signature headers of a merchant request, for curl
+  demo      list the demo's members, merchants (with their keys), SKUs or pickup points
+  field     print one field of the JSON document on stdin (items.0.sku_id), for scripts
   version   print the version
 
 Run "huigong serve -h" for the serve flags and their environment variables.
@@ -55,6 +63,14 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 	case "serve":
 		logger := slog.New(slog.NewJSONHandler(stderr, nil))
 		return exitCode(runServe(ctx, rest, lookupEnv, stdout, stderr, logger, nil), "huigong serve", stderr)
+	case "token":
+		return exitCode(runToken(rest, lookupEnv, stdout, stderr), "huigong token", stderr)
+	case "sign":
+		return exitCode(runSign(rest, stdout, stderr), "huigong sign", stderr)
+	case "demo":
+		return exitCode(runDemo(rest, lookupEnv, stdout, stderr), "huigong demo", stderr)
+	case "field":
+		return exitCode(runField(rest, os.Stdin, stdout, stderr), "huigong field", stderr)
 	case "version":
 		if len(rest) != 0 {
 			fmt.Fprintln(stderr, "huigong version: takes no arguments")

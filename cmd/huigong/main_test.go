@@ -22,11 +22,15 @@ import (
 const runMainEnv = "HUIGONG_TEST_RUN_MAIN"
 
 func TestMain(m *testing.M) {
-	if os.Getenv(runMainEnv) == "1" {
+	if os.Getenv(runMainEnv) == "1" || filepath.Base(os.Args[0]) == binaryName {
 		main()
 		return
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	if buildDir != "" {
+		os.RemoveAll(buildDir)
+	}
+	os.Exit(code)
 }
 
 func envMap(m map[string]string) func(string) (string, bool) {
@@ -295,7 +299,7 @@ func TestServeSignal(t *testing.T) {
 		t.Run(sig.String(), func(t *testing.T) {
 			data := filepath.Join(t.TempDir(), "data")
 			cmd := exec.Command(os.Args[0], "serve", "--data", data)
-			cmd.Env = append(os.Environ(), runMainEnv+"=1", "HUIGONG_LISTEN=127.0.0.1:0")
+			cmd.Env = append(os.Environ(), runMainEnv+"=1", "HUIGONG_LISTEN=127.0.0.1:0", "GORACE=atexit_sleep_ms=0")
 			var stdout, stderr syncBuffer
 			cmd.Stdout = &stdout
 			cmd.Stderr = &stderr
