@@ -29,6 +29,8 @@ type Engine struct {
 	waiters map[welfare.OrderID][]chan welfare.OrderNote
 	soldOut map[stock.SKUID]bool
 	refunds []welfare.OrderNote
+
+	reads readModels // the catalog and the member order index (catalog.go, member_orders.go)
 }
 
 // NewEngine returns an engine for shardsCount shards; Attach gives it the runtime once open.
@@ -156,7 +158,9 @@ func (e *Engine) Submit(s uint32, c shard.Command) (shard.Result, error) {
 	if e.rt == nil {
 		return shard.Result{}, errors.New("mall: engine not attached")
 	}
-	return e.rt.Submit(s, c)
+	r, err := e.rt.Submit(s, c)
+	e.reads.catalog.noteCommand(c.Kind)
+	return r, err
 }
 
 // Outcome is how a checkout ended.
