@@ -289,10 +289,16 @@ func TestProductionRefusesDevKey(t *testing.T) {
 	if status, body := s.do("GET", "/api/v1/me", "not-a-token", nil); status != 401 {
 		t.Errorf("a forged token: %d %s", status, body)
 	}
+	if status, _ := s.do("GET", "/debug/pprof/cmdline", "", nil); status != 404 {
+		t.Errorf("pprof without --pprof: %d, want 404", status)
+	}
 	s.stop(syscall.SIGTERM)
 
 	fresh := t.TempDir()
-	s = startServer(t, "--data", fresh)
+	s = startServer(t, "--data", fresh, "--pprof")
+	if status, body := s.do("GET", "/debug/pprof/cmdline", "", nil); status != 200 || !strings.Contains(string(body), "--pprof") {
+		t.Errorf("pprof with --pprof: %d %q", status, body)
+	}
 	s.stop(syscall.SIGTERM)
 	if _, err := os.Stat(filepath.Join(fresh, devKeyFileName)); err == nil {
 		t.Fatal("a production server created a dev key")
