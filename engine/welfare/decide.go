@@ -911,21 +911,23 @@ func (d *decider) reverseAward(c *Command) Result {
 }
 
 // collectOwed takes back, from points just released to a member's program account, what a
-// reversed award still owes.
-func (d *decider) collectOwed(member MemberID, program ProgramID, account ledger.AccountID, releasedFen int64) {
+// reversed award still owes, and returns what it took: the rest of the release is the
+// member's, or goes on to the budget if the program has closed (returnIfClosed).
+func (d *decider) collectOwed(member MemberID, program ProgramID, account ledger.AccountID, releasedFen int64) int64 {
 	m, ok := d.s.members[member]
 	if !ok {
-		return
+		return 0
 	}
 	h, ok := m.Holding(program)
 	if !ok || h.OwedFen == 0 {
-		return
+		return 0
 	}
 	take := min(h.OwedFen, releasedFen)
 	if take <= 0 {
-		return
+		return 0
 	}
 	p := d.s.programs[program]
 	d.returnToBudget(p, account, take)
 	d.emit(Event{Kind: EventOwedCollected, ProgramID: program, MemberID: member, AmountFen: take})
+	return take
 }

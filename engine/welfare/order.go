@@ -569,8 +569,9 @@ func (d *decider) voidHold(o *Order, h *Hold) {
 		d.note(OrderNote{Kind: NoteRefundPayment, OrderID: o.ID, Member: o.MemberID, RefundCashFen: h.AmountFen, PaymentRef: o.PaymentRef})
 		return
 	}
-	d.collectOwed(o.MemberID, h.ProgramID, h.AccountID, h.AmountFen)
-	d.returnIfClosed(o.MemberID, h.ProgramID, h.AccountID, h.AmountFen)
+	// What an owed reversal takes is not returned a second time if the program has closed.
+	owedFen := d.collectOwed(o.MemberID, h.ProgramID, h.AccountID, h.AmountFen)
+	d.returnIfClosed(o.MemberID, h.ProgramID, h.AccountID, h.AmountFen-owedFen)
 }
 
 func (d *decider) returnIfClosed(member MemberID, program ProgramID, account ledger.AccountID, amountFen int64) {
@@ -579,7 +580,7 @@ func (d *decider) returnIfClosed(member MemberID, program ProgramID, account led
 		return
 	}
 	hd, ok := m.Holding(program)
-	if !ok || !hd.Closed {
+	if !ok || !hd.Closed || amountFen <= 0 {
 		return
 	}
 	d.returnToBudget(d.s.programs[program], account, amountFen)
@@ -722,8 +723,8 @@ func (d *decider) returnOrder(c *Command) Result {
 		if h.ProgramID == 0 {
 			d.note(OrderNote{Kind: NoteRefundPayment, OrderID: o.ID, Member: o.MemberID, RefundCashFen: h.AmountFen, PaymentRef: o.PaymentRef})
 		} else {
-			d.collectOwed(o.MemberID, h.ProgramID, h.AccountID, h.AmountFen)
-			d.returnIfClosed(o.MemberID, h.ProgramID, h.AccountID, h.AmountFen)
+			owedFen := d.collectOwed(o.MemberID, h.ProgramID, h.AccountID, h.AmountFen)
+			d.returnIfClosed(o.MemberID, h.ProgramID, h.AccountID, h.AmountFen-owedFen)
 		}
 	}
 	n.State, n.ReturnedNanos = OrderReturned, d.now
