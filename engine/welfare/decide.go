@@ -674,6 +674,15 @@ func (d *decider) moveMember(c *Command) Result {
 			return Result{Code: MemberHasHolds}
 		}
 	}
+	// A return within its window refunds points to the accounts the member would leave behind
+	// here, where nothing would ever reach them: the member moves once the window has passed.
+	// (The scan decides only yes or no, so the map's order does not matter.)
+	for _, o := range d.s.orders {
+		if o.MemberID == m.ID && o.State == OrderHandedOut && d.now < o.HandedNanos+d.s.config.ReturnWindowNanos &&
+			slices.ContainsFunc(o.Holds, func(h Hold) bool { return h.ProgramID != 0 }) {
+			return Result{Code: MemberHasHolds}
+		}
+	}
 	for _, h := range m.Holdings {
 		a, _ := d.s.ledger.Account(h.AccountID)
 		if h.Closed && a.BalanceFen() == 0 {
@@ -879,7 +888,8 @@ func (d *decider) reverseAward(c *Command) Result {
 		return Result{Code: UnknownAward}
 	}
 	if a.Reversed {
-		return Result{Code: Exists, TakenBackFen: a.ReversedFen, SpentFen: a.SpentFen}
+		// The same answer as the first: what was owed then is part of it.
+		return Result{Code: Exists, TakenBackFen: a.ReversedFen, SpentFen: a.SpentFen, OwedFen: a.OwedFen}
 	}
 	m, ok := d.s.members[a.MemberID]
 	var availFen int64
