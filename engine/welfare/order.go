@@ -252,6 +252,24 @@ type candidate struct {
 	accountID ledger.AccountID
 	availFen  int64
 	program   *Program
+	// gift is the member's claimed choice of a gift package, if any.
+	gift []SKUID
+}
+
+// allows reports whether the program may pay for a line: its whitelist allows it, and for a
+// gift package the SKU is one of the options, and the member's choice if it has claimed one.
+func (c *candidate) allows(l *OrderLine) bool {
+	p := c.program
+	if !p.Whitelist.Allows(l.Category, SKUID(l.SKU), l.MerchantID) {
+		return false
+	}
+	if p.Gift == nil {
+		return true
+	}
+	if len(c.gift) > 0 {
+		return slices.Contains(c.gift, SKUID(l.SKU))
+	}
+	return slices.Contains(p.Gift.Options, SKUID(l.SKU))
 }
 
 // allocate finds holds that pay for the order: the whole cash part, and points of programs
@@ -259,15 +277,21 @@ type candidate struct {
 // min-cost flow (lines to the cash part and the programs), so it finds an allocation whenever
 // one exists, where a greedy choice would fail: the cash goes where the points cannot.
 func (d *decider) allocate(m *Member, req *OrderRequest, totalFen int64) ([]Hold, Code) {
-	var cands []candidate
-	for _, h := range m.Holdings {
+	var cands, spent []candidate
+	for i := range m.Holdings {
+		h := &m.Holdings[i]
 		p := d.s.programs[h.ProgramID]
 		if h.Closed || p == nil || p.Status != ProgramActive || d.now < p.FromNanos || d.now >= p.ToNanos {
 			continue
 		}
 		a, _ := d.s.ledger.Account(h.AccountID)
-		if a.AvailableFen() > 0 {
-			cands = append(cands, candidate{programID: p.ID, accountID: h.AccountID, availFen: a.AvailableFen(), program: p})
+		c := candidate{programID: p.ID, accountID: h.AccountID, availFen: a.AvailableFen(), program: p, gift: h.GiftChoices}
+		if c.availFen > 0 {
+			cands = append(cands, c)
+		} else {
+			// Spent out: it cannot pay, but a line it would allow is short of points, not
+			// outside every whitelist.
+			spent = append(spent, c)
 		}
 	}
 	slices.SortFunc(cands, func(a, b candidate) int {
@@ -282,13 +306,12 @@ func (d *decider) allocate(m *Member, req *OrderRequest, totalFen int64) ([]Hold
 		eligible[i] = make([]bool, len(cands))
 		any := false
 		for j := range cands {
-			p := cands[j].program
-			ok := p.Whitelist.Allows(lines[i].Category, SKUID(lines[i].SKU), lines[i].MerchantID)
-			if ok && p.Gift != nil {
-				ok = slices.Contains(p.Gift.Options, SKUID(lines[i].SKU))
-			}
+			ok := cands[j].allows(&lines[i])
 			eligible[i][j] = ok
 			any = any || ok
+		}
+		for j := range spent {
+			any = any || spent[j].allows(&lines[i])
 		}
 		if !any && req.CashFen == 0 {
 			return nil, NotEligible
