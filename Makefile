@@ -53,7 +53,7 @@ bench:
 
 bench-compare:
 	@if [ -d bench/compare ]; then \
-		$(GO) run ./bench/compare; \
+		$(GO) run ./bench/compare $(BENCH_COMPARE_FLAGS); \
 	else \
 		echo "bench-compare: bench/compare is not built yet" >&2; \
 		exit 1; \
