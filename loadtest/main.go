@@ -17,6 +17,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 
 	"huigong/loadtest/festival"
@@ -37,7 +38,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stderr, usage)
 		return 2
 	}
-	cfg, err := parseFestival(args[1:], stderr)
+	cfg, cpuProfile, err := parseFestival(args[1:], stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
 	}
@@ -47,6 +48,19 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintln(stderr, "loadtest festival:", err)
 		return 2
+	}
+	if cpuProfile != "" {
+		f, err := os.Create(cpuProfile)
+		if err != nil {
+			fmt.Fprintln(stderr, "loadtest festival:", err)
+			return 1
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(stderr, "loadtest festival:", err)
+			return 1
+		}
+		defer pprof.StopCPUProfile()
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -67,7 +81,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-func parseFestival(args []string, stderr io.Writer) (festival.Config, error) {
+func parseFestival(args []string, stderr io.Writer) (festival.Config, string, error) {
 	cfg := festival.Defaults()
 	cfg.Progress = stderr
 	fs := flag.NewFlagSet("loadtest festival", flag.ContinueOnError)
@@ -88,11 +102,12 @@ func parseFestival(args []string, stderr io.Writer) (festival.Config, error) {
 	fs.Float64Var(&cfg.FlashShare, "flash-share", cfg.FlashShare, "fraction of members who try the flash sale")
 	fs.Float64Var(&cfg.RepeatShare, "repeat-share", cfg.RepeatShare, "fraction of those who click again (a second order the per-member limit must refuse)")
 	fs.Float64Var(&cfg.ReplayShare, "replay-share", cfg.ReplayShare, "fraction of placed orders sent again with their key (the answer must be the same order)")
+	cpuProfile := fs.String("cpuprofile", "", "write the load generator's CPU profile to this file")
 	if err := fs.Parse(args); err != nil {
-		return cfg, err
+		return cfg, "", err
 	}
 	if fs.NArg() != 0 {
-		return cfg, fmt.Errorf("unexpected arguments %q", fs.Args())
+		return cfg, "", fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
-	return cfg, nil
+	return cfg, *cpuProfile, nil
 }

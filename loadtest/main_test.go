@@ -155,7 +155,7 @@ func TestUsage(t *testing.T) {
 	if code := run([]string{"festival", "--rate", "0"}, &stdout, &stderr); code != 2 {
 		t.Errorf("--rate 0: exit %d", code)
 	}
-	cfg, err := parseFestival(nil, &stderr)
+	cfg, _, err := parseFestival(nil, &stderr)
 	if err != nil || cfg.Target != "http://127.0.0.1:8080" || cfg.Duration != time.Minute || cfg.Rate != 2000 || cfg.Data != "./data" {
 		t.Errorf("defaults %+v, %v (CONTRACTS.md: http://127.0.0.1:8080, 60s, 2000/s, ./data)", cfg, err)
 	}

@@ -208,6 +208,7 @@ type chart struct {
 type chartLine struct {
 	Name   string
 	Color  string
+	Dash   bool
 	Values []float64
 }
 
@@ -280,12 +281,12 @@ func (c chart) svg() template.HTML {
 		fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" text-anchor="middle">%ds</text>`, x(float64(i)), padT+plotH+16, i)
 	}
 	fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" text-anchor="middle">seconds from the start</text>`, padL+plotW/2, chartH-4)
-	for _, m := range c.Marks {
+	for i, m := range c.Marks {
 		if m.At < 0 || m.At > float64(n-1) {
 			continue
 		}
 		fmt.Fprintf(&b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#888" stroke-dasharray="4 3"/>`, x(m.At), padT, x(m.At), padT+plotH)
-		fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" fill="#555">%s</text>`, x(m.At)+4, padT+12, template.HTMLEscapeString(m.Name))
+		fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" fill="#555">%s</text>`, x(m.At)+4, padT+12+float64(i)*14, template.HTMLEscapeString(m.Name))
 	}
 	fmt.Fprintf(&b, `<rect x="%.0f" y="%.0f" width="%.0f" height="%.0f" fill="none" stroke="#999"/>`, padL, padT, plotW, plotH)
 	for li, l := range c.Lines {
@@ -293,7 +294,11 @@ func (c chart) svg() template.HTML {
 		for i, v := range l.Values {
 			pts = append(pts, fmt.Sprintf("%.1f,%.1f", x(float64(i)), y(v)))
 		}
-		fmt.Fprintf(&b, `<polyline fill="none" stroke="%s" stroke-width="1.8" points="%s"/>`, l.Color, strings.Join(pts, " "))
+		dash := ""
+		if l.Dash {
+			dash = ` stroke-dasharray="6 4"`
+		}
+		fmt.Fprintf(&b, `<polyline fill="none" stroke="%s" stroke-width="1.8"%s points="%s"/>`, l.Color, dash, strings.Join(pts, " "))
 		lx := padL + plotW - 150
 		ly := padT + 14 + float64(li)*16
 		fmt.Fprintf(&b, `<line x1="%.0f" y1="%.0f" x2="%.0f" y2="%.0f" stroke="%s" stroke-width="3"/><text x="%.0f" y="%.0f">%s</text>`,
@@ -316,7 +321,7 @@ func niceCeil(v float64) float64 {
 func tickLabel(v float64) string {
 	switch {
 	case v >= 1000:
-		return fmt.Sprintf("%.0fk", v/1000)
+		return fmt.Sprintf("%gk", v/1000)
 	case v >= 1 || v == 0:
 		return fmt.Sprintf("%.0f", v)
 	}
@@ -337,6 +342,7 @@ td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}th{background:#f3f3
 <p>Latency is measured from when each request was due by the schedule (corrected for coordinated omission). Measured from the actual send instead: p50 {{.R.ServiceTime.P50}} ms, p99 {{.R.ServiceTime.P99}} ms, p99.9 {{.R.ServiceTime.P999}} ms.</p>
 {{.Throughput}}
 {{.Latency}}
+{{.Orders}}
 <h2>By kind</h2>
 <table><tr><th class="l">kind</th><th>requests</th><th>p50</th><th>p99</th><th>p99.9</th><th class="l">outcomes</th></tr>
 {{range $k, $v := .R.ByKind}}<tr><td class="l">{{$k}}</td><td>{{$v.Latency.Count}}</td><td>{{$v.Latency.P50}} ms</td><td>{{$v.Latency.P99}} ms</td><td>{{$v.Latency.P999}} ms</td><td class="l">{{range $o, $n := $v.Outcomes}}{{$o}} {{$n}} {{end}}</td></tr>
@@ -356,13 +362,22 @@ td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}th{background:#f3f3
 
 // HTML renders latest.html: self-contained, with inline SVG charts.
 func (rep *Report) HTML() ([]byte, error) {
-	var offered, achieved, p50, p99, mx []float64
-	for _, p := range rep.Series {
+	var offered, achieved, p50, p99, mx, placed, soldOut, errs []float64
+	series := rep.Series
+	// The seconds after the schedule ended hold only the last answers: leave them out of
+	// the charts (they are in latest.json).
+	for len(series) > 1 && series[len(series)-1].Offered == 0 {
+		series = series[:len(series)-1]
+	}
+	for _, p := range series {
 		offered = append(offered, float64(p.Offered))
 		achieved = append(achieved, float64(p.Completed))
 		p50 = append(p50, p.P50)
 		p99 = append(p99, p.P99)
 		mx = append(mx, p.Max)
+		placed = append(placed, float64(p.Placed))
+		soldOut = append(soldOut, float64(p.SoldOut))
+		errs = append(errs, float64(p.Errors))
 	}
 	var marks []chartMark
 	if d, err := time.ParseDuration(rep.Config.Ramp); err == nil && d > 0 {
@@ -372,10 +387,12 @@ func (rep *Report) HTML() ([]byte, error) {
 		marks = append(marks, chartMark{At: d.Seconds(), Name: "flash sale opens"})
 	}
 	tp := chart{Title: "Throughput per second", YLabel: "requests/s", Marks: marks, Lines: []chartLine{
-		{Name: "offered (due)", Color: "#999", Values: offered}, {Name: "achieved (answered)", Color: "#1f77b4", Values: achieved}}}
+		{Name: "achieved (answered)", Color: "#1f77b4", Values: achieved}, {Name: "offered (due)", Color: "#555", Dash: true, Values: offered}}}
 	lt := chart{Title: "Latency per second (from when due), log scale", YLabel: "ms", Log: true, Marks: marks, Lines: []chartLine{
 		{Name: "p50", Color: "#2ca02c", Values: p50}, {Name: "p99", Color: "#ff7f0e", Values: p99}, {Name: "max", Color: "#d62728", Values: mx}}}
+	oc := chart{Title: "Orders per second", YLabel: "answers/s", Marks: marks, Lines: []chartLine{
+		{Name: "placed", Color: "#2ca02c", Values: placed}, {Name: "sold out", Color: "#9467bd", Values: soldOut}, {Name: "errors", Color: "#d62728", Values: errs}}}
 	var b bytes.Buffer
-	err := htmlPage.Execute(&b, map[string]any{"R": rep, "Throughput": tp.svg(), "Latency": lt.svg()})
+	err := htmlPage.Execute(&b, map[string]any{"R": rep, "Throughput": tp.svg(), "Latency": lt.svg(), "Orders": oc.svg()})
 	return b.Bytes(), err
 }
