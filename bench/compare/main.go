@@ -48,6 +48,7 @@ type options struct {
 	shards   int
 	setupCap time.Duration
 	profile  string
+	warm     bool
 }
 
 func parse(args []string, stderr io.Writer) (options, error) {
@@ -64,6 +65,7 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.out, "out", "bench/results/latest.json", "where the JSON goes (empty: nowhere)")
 	fs.StringVar(&o.dir, "dir", "", "where the servers' and the journal's temporary directories go (default: the system's temp dir)")
 	fs.IntVar(&o.shards, "shards", hgsale.ShardsDefault, "huigong's shards")
+	fs.BoolVar(&o.warm, "warm-tokens", false, "huigong-http: verify every member's token before the sale opens (members who opened the app before it), so the server's token cache is warm")
 	fs.StringVar(&o.profile, "cpuprofile", "", "a directory to write each design's CPU profile of its attempts to (DESIGN.pprof; clients and in-process servers included)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -116,6 +118,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}
 
 	rep := report.New(o.cfg, o.dir)
+	rep.Workload.WarmTokens = o.warm
 	fmt.Fprintf(stderr, "bench-compare: %d members, %d SKU(s) of %d units, limit 1 per member, %d clients, cap %v per design\n",
 		o.cfg.Members, o.cfg.SKUs, o.cfg.Units, o.cfg.Clients, o.cfg.Cap)
 	fmt.Fprintf(stderr, "bench-compare: %s, %s, load average %.2f\n", rep.Machine, runtime.Version(), rep.LoadBefore)
@@ -181,7 +184,7 @@ func runDesign(ctx context.Context, o options, name string, tokens *httpsale.Tok
 	case "huigong-inprocess":
 		d = &hgsale.InProcess{Dir: o.dir, Shards: o.shards}
 	case "huigong-http":
-		d = &httpsale.API{Dir: o.dir, Shards: o.shards, Tokens: tokens}
+		d = &httpsale.API{Dir: o.dir, Shards: o.shards, Tokens: tokens, WarmTokens: o.warm}
 	case "fiber-bare":
 		d = &httpsale.FiberBare{Tokens: tokens}
 	case "sql-rowlock":

@@ -11,23 +11,10 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"huigong/api"
 	"huigong/bench/hgsale"
 	"huigong/bench/workload"
 )
-
-// OrderBody is the JSON order that the clients send, to huigong's API and to the bare
-// endpoint: the fields of api.WorkerOrderRequest.
-type OrderBody struct {
-	PickupPointID uint64          `json:"pickup_point_id"`
-	Cash          string          `json:"cash,omitempty"`
-	Lines         []OrderLineBody `json:"lines"`
-}
-
-// OrderLineBody is one line of OrderBody.
-type OrderLineBody struct {
-	SKUID    uint64 `json:"sku_id"`
-	Quantity int64  `json:"quantity"`
-}
 
 // bareAnswer is what the bare endpoint answers: a short order.
 type bareAnswer struct {
@@ -36,8 +23,8 @@ type bareAnswer struct {
 	SKUID   uint64 `json:"sku_id"`
 }
 
-// FiberBare is a Fiber app with one endpoint that decodes the order's JSON and answers: no
-// token check, no engine. It is the most any HTTP design can do on this machine, measured in the
+// FiberBare is a Fiber app with one endpoint that decodes the order's JSON (the API's
+// WorkerOrderRequest, the same bytes the API gets) and answers: no token check, no engine. It is the most any HTTP design can do on this machine, measured in the
 // same run with the same clients and requests. It places nothing: its sold, oversold and lost
 // are zero by construction.
 type FiberBare struct {
@@ -69,7 +56,7 @@ func (d *FiberBare) Setup(ctx context.Context, cfg workload.Config) error {
 	d.bodies, d.keys = orderBodies(cfg), idempotencyKeys(cfg)
 	d.app = fiber.New(fiber.Config{DisableStartupMessage: true})
 	d.app.Post(OrdersPath, func(c *fiber.Ctx) error {
-		var b OrderBody
+		var b api.WorkerOrderRequest
 		if err := json.Unmarshal(c.Body(), &b); err != nil || len(b.Lines) != 1 || b.Lines[0].Quantity < 1 {
 			return c.Status(http.StatusBadRequest).JSON(fiber.Map{"code": "invalid_request"})
 		}
@@ -86,12 +73,13 @@ func (d *FiberBare) Setup(ctx context.Context, cfg workload.Config) error {
 	return nil
 }
 
-// orderBodies are the members' orders: one unit of their SKU, collected at the pickup point.
+// orderBodies are the members' orders (api.WorkerOrderRequest): one unit of their SKU, all in
+// points, collected at the pickup point.
 func orderBodies(cfg workload.Config) [][]byte {
 	bodies := make([][]byte, cfg.Members)
 	for m := range bodies {
-		bodies[m], _ = json.Marshal(OrderBody{PickupPointID: uint64(hgsale.PickupPoint),
-			Lines: []OrderLineBody{{SKUID: uint64(workload.SKUID(cfg.SKUOf(m))), Quantity: 1}}})
+		bodies[m], _ = json.Marshal(api.WorkerOrderRequest{PickupPointID: uint64(hgsale.PickupPoint),
+			Lines: []api.WorkerOrderLineRequest{{SKUID: uint64(workload.SKUID(cfg.SKUOf(m))), Quantity: 1}}})
 	}
 	return bodies
 }
