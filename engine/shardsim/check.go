@@ -141,17 +141,11 @@ func (s *sim) read(shardID uint32, st *welfare.State, so *shardObs) {
 	}
 	so.reservations = map[reservationKey]reservationObs{}
 	so.memberUnits = map[memberSKU]int64{}
-	for _, id := range m.orderList {
-		o := m.orders[id]
-		for _, ln := range o.lines {
-			if ln.Shard != shardID {
-				continue
-			}
-			var r reservationObs
-			r.member, r.quantity, r.state, r.found = stk.Reservation(id, ln.SKU)
-			so.reservations[reservationKey{id, ln.SKU}] = r
-			so.memberUnits[memberSKU{o.member, ln.SKU}] = stk.MemberUnits(stock.MemberID(o.member), ln.SKU)
-		}
+	for _, ln := range m.linesByShard[shardID] {
+		var r reservationObs
+		r.member, r.quantity, r.state, r.found = stk.Reservation(ln.order, ln.sku)
+		so.reservations[reservationKey{ln.order, ln.sku}] = r
+		so.memberUnits[memberSKU{ln.member, ln.sku}] = stk.MemberUnits(stock.MemberID(ln.member), ln.sku)
 	}
 	so.receivables = map[welfare.MerchantID]ledger.Account{}
 	for mc := welfare.MerchantID(1); mc <= merchantsCount; mc++ {

@@ -139,10 +139,19 @@ type model struct {
 	awardList   []uint64
 	// open lists by shard the orders the workload may move on: refreshed at each settle,
 	// and added to as orders are placed.
-	open      [][]welfare.OrderID
-	fundedFen int64
+	open [][]welfare.OrderID
+	// linesByShard lists by SKU shard every order line ever drawn, for the checks to read
+	// the reservations there.
+	linesByShard [][]orderLineRef
+	fundedFen    int64
 	// lateRefunds are late payments acknowledged, whose refund notes must have come.
 	lateRefunds []lateRefund
+}
+
+type orderLineRef struct {
+	order  welfare.OrderID
+	member welfare.MemberID
+	sku    stock.SKUID
 }
 
 type lateRefund struct {
@@ -157,6 +166,7 @@ func newModel(shards int, cfg welfare.Config) *model {
 		programs: map[welfare.ProgramID]*programInfo{}, skus: map[stock.SKUID]*skuInfo{},
 		fundings: map[ledger.TransferID]*fundingInfo{}, orders: map[welfare.OrderID]*orderInfo{},
 		awards: map[uint64]*awardInfo{}, unionList: make([][]welfare.UnionID, shards), open: make([][]welfare.OrderID, shards),
+		linesByShard: make([][]orderLineRef, shards),
 	}
 }
 

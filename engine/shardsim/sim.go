@@ -23,7 +23,7 @@ import (
 // Named limits of a run.
 const (
 	ShardsCountDefault = 8
-	StepsDefault       = 300
+	StepsDefault       = 250
 
 	// settleEveryRoundsMax bounds the rounds between two settle points without a fault.
 	settleEveryRoundsMax = 6

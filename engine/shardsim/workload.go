@@ -544,6 +544,9 @@ func (w *workload) actPlaceOrder() {
 		req.CashFen = totalFen
 	}
 	w.m.orders[req.ID] = &orderInfo{id: req.ID, member: mi.id, shard: w.shard, lines: req.Lines, cashFen: req.CashFen}
+	for _, l := range req.Lines {
+		w.m.linesByShard[l.Shard] = append(w.m.linesByShard[l.Shard], orderLineRef{order: req.ID, member: mi.id, sku: l.SKU})
+	}
 	w.m.orderList = append(w.m.orderList, req.ID)
 	w.add(welfare.Command{Kind: welfare.PlaceOrder, MemberID: mi.id, Order: req})
 }
