@@ -64,19 +64,22 @@ type Row struct {
 	Lost       int64   `json:"lost"`
 
 	// RatioToBaseline is orders_per_s over huigong-inprocess's (0 when it did not run).
-	RatioToBaseline float64  `json:"ratio_to_huigong_inprocess"`
-	P999ms          float64  `json:"p999_ms"`
-	MaxMs           float64  `json:"max_ms"`
-	Attempts        int64    `json:"attempts"`
-	SoldOut         int64    `json:"sold_out"`
-	Refused         int64    `json:"refused"`
-	Answered        int64    `json:"answered"`
-	Failed          int64    `json:"failed"`
-	Committed       int64    `json:"committed"`
-	ElapsedS        float64  `json:"elapsed_s"`
-	Capped          bool     `json:"capped"`
-	FirstError      string   `json:"first_error,omitempty"`
-	Notes           []string `json:"notes,omitempty"`
+	RatioToBaseline float64 `json:"ratio_to_huigong_inprocess"`
+	P999ms          float64 `json:"p999_ms"`
+	// PlacedP50ms and PlacedP99ms are over the placed attempts only.
+	PlacedP50ms float64  `json:"placed_p50_ms"`
+	PlacedP99ms float64  `json:"placed_p99_ms"`
+	MaxMs       float64  `json:"max_ms"`
+	Attempts    int64    `json:"attempts"`
+	SoldOut     int64    `json:"sold_out"`
+	Refused     int64    `json:"refused"`
+	Answered    int64    `json:"answered"`
+	Failed      int64    `json:"failed"`
+	Committed   int64    `json:"committed"`
+	ElapsedS    float64  `json:"elapsed_s"`
+	Capped      bool     `json:"capped"`
+	FirstError  string   `json:"first_error,omitempty"`
+	Notes       []string `json:"notes,omitempty"`
 }
 
 // New starts a report for a sale; dataDir is where the designs keep their data ("" for the
@@ -102,6 +105,7 @@ func NewRow(name string, cfg workload.Config, st *workload.Stats, v workload.Ver
 	r := Row{
 		Name: name, OrdersPerS: round(st.OrdersPerS(), 0), P50ms: round(st.QuantileMs(50), 3), P99ms: round(st.QuantileMs(99), 3),
 		P999ms: round(st.QuantileMs(99.9), 3), MaxMs: round(float64(st.Latency.Max())/1000, 3),
+		PlacedP50ms: round(st.PlacedQuantileMs(50), 3), PlacedP99ms: round(st.PlacedQuantileMs(99), 3),
 		Sold: st.Placed, Oversold: v.Oversold, Lost: v.Lost, Attempts: st.Attempts, SoldOut: st.SoldOut, Refused: st.Refused,
 		Answered: st.Answered, Failed: st.Failed, Committed: v.Committed, ElapsedS: round(st.Elapsed.Seconds(), 3), Capped: st.Capped,
 		Notes: v.Notes,
@@ -171,6 +175,9 @@ func (r *Report) WriteTable(w io.Writer) {
 	tw.Flush()
 	fmt.Fprintln(w)
 	for _, d := range r.Designs {
+		if d.Sold > 0 {
+			fmt.Fprintf(w, "  %s: the %d placed orders alone: p50 %.3f ms, p99 %.3f ms\n", d.Name, d.Sold, d.PlacedP50ms, d.PlacedP99ms)
+		}
 		for _, n := range d.Notes {
 			fmt.Fprintf(w, "  %s: %s\n", d.Name, n)
 		}

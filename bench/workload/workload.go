@@ -178,8 +178,10 @@ type Stats struct {
 	Failed   int64
 	Elapsed  time.Duration
 	Capped   bool
-	// Latency holds each attempt's time from submit to answer, in microseconds.
-	Latency *hdrhistogram.Histogram
+	// Latency holds each attempt's time from submit to answer, in microseconds; PlacedLatency
+	// only the placed ones'.
+	Latency       *hdrhistogram.Histogram
+	PlacedLatency *hdrhistogram.Histogram
 	// Outcomes is what each member was told.
 	Outcomes []Outcome
 	// FirstError is the first error an attempt returned.
@@ -200,6 +202,11 @@ func (s *Stats) QuantileMs(q float64) float64 {
 	return float64(s.Latency.ValueAtQuantile(q)) / 1000
 }
 
+// PlacedQuantileMs is a latency quantile of the placed attempts only.
+func (s *Stats) PlacedQuantileMs(q float64) float64 {
+	return float64(s.PlacedLatency.ValueAtQuantile(q)) / 1000
+}
+
 const latencyMaxMicros = 10 * 60 * 1_000_000
 
 func newHistogram() *hdrhistogram.Histogram { return hdrhistogram.New(1, latencyMaxMicros, 3) }
@@ -210,11 +217,12 @@ func newHistogram() *hdrhistogram.Histogram { return hdrhistogram.New(1, latency
 func Drive(ctx context.Context, d Design, cfg Config, progress io.Writer, interval time.Duration) *Stats {
 	ctx, cancel := context.WithTimeout(ctx, cfg.Cap)
 	defer cancel()
-	st := &Stats{Latency: newHistogram(), Outcomes: make([]Outcome, cfg.Members)}
+	st := &Stats{Latency: newHistogram(), PlacedLatency: newHistogram(), Outcomes: make([]Outcome, cfg.Members)}
 	var next atomic.Int64
 	var counts [Failed + 1]atomic.Int64
 	var errOnce sync.Once
 	hists := make([]*hdrhistogram.Histogram, cfg.Clients)
+	placedHists := make([]*hdrhistogram.Histogram, cfg.Clients)
 	var wg sync.WaitGroup
 	start := time.Now()
 	stopProgress := make(chan struct{})
@@ -246,8 +254,8 @@ func Drive(ctx context.Context, d Design, cfg Config, progress io.Writer, interv
 		}
 	}()
 	for c := 0; c < cfg.Clients; c++ {
-		h := newHistogram()
-		hists[c] = h
+		h, ph := newHistogram(), newHistogram()
+		hists[c], placedHists[c] = h, ph
 		wg.Add(1)
 		go func(c int) {
 			defer wg.Done()
@@ -272,6 +280,9 @@ func Drive(ctx context.Context, d Design, cfg Config, progress io.Writer, interv
 				st.Outcomes[m] = o
 				counts[o].Add(1)
 				_ = h.RecordValue(max(1, lat.Microseconds()))
+				if o == Placed {
+					_ = ph.RecordValue(max(1, lat.Microseconds()))
+				}
 			}
 		}(c)
 	}
@@ -280,8 +291,9 @@ func Drive(ctx context.Context, d Design, cfg Config, progress io.Writer, interv
 	close(stopProgress)
 	<-progressDone
 	st.Capped = next.Load() < int64(cfg.Members) || ctx.Err() != nil && countAll(&counts) < int64(cfg.Members)
-	for _, h := range hists {
-		st.Latency.Merge(h)
+	for c := range hists {
+		st.Latency.Merge(hists[c])
+		st.PlacedLatency.Merge(placedHists[c])
 	}
 	st.Placed, st.SoldOut, st.Refused = counts[Placed].Load(), counts[SoldOut].Load(), counts[Refused].Load()
 	st.Answered, st.Failed = counts[Answered].Load(), counts[Failed].Load()
