@@ -260,7 +260,9 @@ func (d *decider) createUnion(u *Union) Result {
 		return Result{Code: ExistsWithDifferentFields}
 	}
 	nu := Union{ID: u.ID, ParentID: u.ParentID, Name: u.Name}
-	nu.BudgetAccountID = d.openAccount(ledger.KindUnionBudget, ledger.AccountNoOverdraft|ledger.AccountHistory, uint64(u.ID))
+	// No history flag: an issuance to a whole county would journal a balance record per member.
+	// The budget's running balance is the running sum of its entries in the journal's projection.
+	nu.BudgetAccountID = d.openAccount(ledger.KindUnionBudget, ledger.AccountNoOverdraft, uint64(u.ID))
 	d.emit(Event{Kind: EventUnionCreated, Union: &nu})
 	for _, o := range u.Officers {
 		d.addOfficer(u.ID, o)
