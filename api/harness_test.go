@@ -31,7 +31,7 @@ import (
 const testShards = 4
 
 type harness struct {
-	t       *testing.T
+	t       testing.TB
 	server  *api.Server
 	engine  *mall.Engine
 	issuer  *api.Issuer
@@ -49,7 +49,7 @@ var (
 	testPriv    ed25519.PrivateKey
 )
 
-func newHarness(t *testing.T) *harness {
+func newHarness(t testing.TB) *harness {
 	t.Helper()
 	testKeyOnce.Do(func() {
 		testPub, testPriv, _ = ed25519.GenerateKey(bytes.NewReader(bytes.Repeat([]byte{7}, 64)))

@@ -55,7 +55,9 @@ func (s *Server) decode(c *fiber.Ctx, v any) error {
 		}
 		return fail(http.StatusBadRequest, codeBadJSON, err.Error())
 	}
-	if dec.More() {
+	// Only white space may follow the value. dec.More would let a stray ']' or '}' through: it
+	// reports the end of an enclosing array or object there.
+	if _, err := dec.Token(); err != io.EOF {
 		return fail(http.StatusBadRequest, codeBadJSON, "the body has data after the JSON value")
 	}
 	return nil
