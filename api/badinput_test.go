@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"bufio"
 	"bytes"
 	"crypto/ed25519"
 	"encoding/base64"
@@ -390,11 +391,22 @@ func TestBodyOverServerLimit(t *testing.T) {
 	}
 	go func() { _ = h.server.App().Listener(ln) }()
 	t.Cleanup(func() { _ = h.server.App().Shutdown() })
-	body := strings.Repeat("107,Wang,yes,yes\n", (8<<20)/17+1)
-	req, _ := http.NewRequest(http.MethodPost, "http://"+ln.Addr().String()+"/api/v1/unions/11/roster", strings.NewReader(body))
-	req.Header.Set("Content-Type", "text/csv")
-	req.Header.Set("Authorization", "Bearer "+h.token(api.RoleOfficer, 7, 11, 0))
-	resp, err := http.DefaultClient.Do(req)
+	// A raw connection: the request announces a body over the limit and sends only its start.
+	// The server answers from the Content-Length alone and closes; an HTTP client still
+	// writing the body may see the close as a reset before it reads the answer.
+	conn, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	head := "POST /api/v1/unions/11/roster HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\n" +
+		"Authorization: Bearer " + h.token(api.RoleOfficer, 7, 11, 0) + "\r\n" +
+		"Content-Length: " + strconv.Itoa(8<<20+1024) + "\r\n\r\n107,Wang,yes,yes\n"
+	if _, err := conn.Write([]byte(head)); err != nil {
+		t.Fatal(err)
+	}
+	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -592,9 +592,9 @@ func (d *decider) claimGift(c *Command) Result {
 		return Result{Code: NotAGift}
 	case !ok:
 		return Result{Code: NotRegistered}
-	case len(h.GiftChoices) > 0 && slices.Equal(h.GiftChoices, c.Choices):
+	case len(d.s.GiftChoices(m.ID, p.ID)) > 0 && slices.Equal(d.s.GiftChoices(m.ID, p.ID), c.Choices):
 		return Result{Code: Exists}
-	case len(h.GiftChoices) > 0:
+	case len(d.s.GiftChoices(m.ID, p.ID)) > 0:
 		return Result{Code: GiftAlreadyClaimed}
 	case h.Closed || p.Status != ProgramActive:
 		return Result{Code: ProgramNotActive}
@@ -635,12 +635,13 @@ type returnMessage struct {
 // moveMessage carries a member to another shard: the register entry, the cap counts, and each
 // open holding with its balance and a copy of its program.
 type moveMessage struct {
-	Member    Member    `json:"member"`
-	ToUnion   UnionID   `json:"to_union"`
-	FromUnion UnionID   `json:"from_union"`
-	FromShard uint32    `json:"from_shard"`
-	Balances  []int64   `json:"balances"`
-	Programs  []Program `json:"programs"`
+	Member    Member                `json:"member"`
+	ToUnion   UnionID               `json:"to_union"`
+	FromUnion UnionID               `json:"from_union"`
+	FromShard uint32                `json:"from_shard"`
+	Balances  []int64               `json:"balances"`
+	Programs  []Program             `json:"programs"`
+	Gifts     map[ProgramID][]SKUID `json:"gifts,omitempty"`
 }
 
 func appendMessage(dst []byte, kind byte, body any) []byte {
@@ -694,6 +695,12 @@ func (d *decider) moveMember(c *Command) Result {
 			d.transfer(h.AccountID, InTransitAccountID(d.s.shard), bal, ledger.CodeMove, uint64(m.ID))
 		}
 		msg.Member.Holdings = append(msg.Member.Holdings, h)
+		if g := d.s.GiftChoices(m.ID, h.ProgramID); len(g) > 0 {
+			if msg.Gifts == nil {
+				msg.Gifts = map[ProgramID][]SKUID{}
+			}
+			msg.Gifts[h.ProgramID] = g
+		}
 		msg.Balances = append(msg.Balances, a.BalanceFen())
 		msg.Programs = append(msg.Programs, *d.s.programs[h.ProgramID])
 	}
@@ -782,7 +789,7 @@ func (d *decider) receiveMove(kind byte, from uint32, m *moveMessage) {
 		h.AccountID = account
 		nm.Holdings = append(nm.Holdings, h)
 	}
-	d.emit(Event{Kind: EventMemberMovedIn, Member: &nm})
+	d.emit(Event{Kind: EventMemberMovedIn, Member: &nm, Gifts: m.Gifts})
 	// A program that expired or was revoked here while the member was on its way will not
 	// close again: close the member's holdings of it now, as closing the program would have.
 	for _, h := range nm.Holdings {

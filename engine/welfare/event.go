@@ -50,27 +50,28 @@ var ErrBadEvent = errors.New("welfare: bad event encoding")
 
 // Event is one welfare decision. Only the fields its kind names are set.
 type Event struct {
-	Kind        EventKind        `json:"-"`
-	Config      *Config          `json:"config,omitempty"`
-	Union       *Union           `json:"union,omitempty"`
-	Program     *Program         `json:"program,omitempty"`
-	Member      *Member          `json:"member,omitempty"`
-	PickupPoint *PickupPoint     `json:"pickup_point,omitempty"`
-	Merchant    *Merchant        `json:"merchant,omitempty"`
-	UnionID     UnionID          `json:"union_id,omitempty"`
-	ProgramID   ProgramID        `json:"program_id,omitempty"`
-	MemberID    MemberID         `json:"member_id,omitempty"`
-	Officer     OfficerID        `json:"officer,omitempty"`
-	Registered  bool             `json:"registered,omitempty"`
-	DuesPaid    bool             `json:"dues_paid,omitempty"`
-	AmountFen   int64            `json:"amount_fen,omitempty"`
-	Year        int32            `json:"year,omitempty"`
-	AccountID   ledger.AccountID `json:"account_id,omitempty"`
-	Status      ProgramStatus    `json:"status,omitempty"`
-	Choices     []SKUID          `json:"choices,omitempty"`
-	MerchantID  MerchantID       `json:"merchant_id,omitempty"`
-	TimeNanos   int64            `json:"time_nanos,omitempty"`
-	Award       *Award           `json:"award,omitempty"`
+	Kind        EventKind             `json:"-"`
+	Config      *Config               `json:"config,omitempty"`
+	Union       *Union                `json:"union,omitempty"`
+	Program     *Program              `json:"program,omitempty"`
+	Member      *Member               `json:"member,omitempty"`
+	PickupPoint *PickupPoint          `json:"pickup_point,omitempty"`
+	Merchant    *Merchant             `json:"merchant,omitempty"`
+	UnionID     UnionID               `json:"union_id,omitempty"`
+	ProgramID   ProgramID             `json:"program_id,omitempty"`
+	MemberID    MemberID              `json:"member_id,omitempty"`
+	Officer     OfficerID             `json:"officer,omitempty"`
+	Registered  bool                  `json:"registered,omitempty"`
+	DuesPaid    bool                  `json:"dues_paid,omitempty"`
+	AmountFen   int64                 `json:"amount_fen,omitempty"`
+	Year        int32                 `json:"year,omitempty"`
+	AccountID   ledger.AccountID      `json:"account_id,omitempty"`
+	Status      ProgramStatus         `json:"status,omitempty"`
+	Choices     []SKUID               `json:"choices,omitempty"`
+	Gifts       map[ProgramID][]SKUID `json:"gifts,omitempty"`
+	MerchantID  MerchantID            `json:"merchant_id,omitempty"`
+	TimeNanos   int64                 `json:"time_nanos,omitempty"`
+	Award       *Award                `json:"award,omitempty"`
 	// order is EventOrderSet's, in its own binary form.
 	order  *Order
 	NextID uint64 `json:"next_id,omitempty"`
@@ -224,11 +225,18 @@ func (s *State) apply(e *Event) {
 		h.Closed = true
 		m.addCounted(s.programs[e.ProgramID].Category, h.Year, -e.AmountFen)
 	case EventGiftClaimed:
-		h, _ := s.members[e.MemberID].Holding(e.ProgramID)
-		h.GiftChoices = append([]SKUID(nil), e.Choices...)
+		s.giftChoices[holdingKey{e.MemberID, e.ProgramID}] = append([]SKUID(nil), e.Choices...)
 	case EventMemberMovedOut:
+		if m, ok := s.members[e.MemberID]; ok {
+			for _, h := range m.Holdings {
+				delete(s.giftChoices, holdingKey{m.ID, h.ProgramID})
+			}
+		}
 		delete(s.members, e.MemberID)
 	case EventMemberMovedIn:
+		for p, choices := range e.Gifts {
+			s.giftChoices[holdingKey{e.Member.ID, p}] = append([]SKUID(nil), choices...)
+		}
 		m := *e.Member
 		s.members[m.ID] = &m
 		for _, h := range m.Holdings {

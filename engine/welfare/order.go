@@ -285,7 +285,7 @@ func (d *decider) allocate(m *Member, req *OrderRequest, totalFen int64) ([]Hold
 			continue
 		}
 		a, _ := d.s.ledger.Account(h.AccountID)
-		c := candidate{programID: p.ID, accountID: h.AccountID, availFen: a.AvailableFen(), program: p, gift: h.GiftChoices}
+		c := candidate{programID: p.ID, accountID: h.AccountID, availFen: a.AvailableFen(), program: p, gift: d.s.GiftChoices(m.ID, p.ID)}
 		if c.availFen > 0 {
 			cands = append(cands, c)
 		} else {

@@ -1226,8 +1226,8 @@ func (s *scenario) printMember(id welfare.MemberID) string {
 			if h.Closed {
 				b.WriteString(" closed")
 			}
-			if len(h.GiftChoices) > 0 {
-				fmt.Fprintf(&b, " gift=%s", list(h.GiftChoices))
+			if g := st.GiftChoices(m.ID, h.ProgramID); len(g) > 0 {
+				fmt.Fprintf(&b, " gift=%s", list(g))
 			}
 			b.WriteByte('\n')
 		}

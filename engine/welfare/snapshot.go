@@ -25,6 +25,13 @@ type snapshotTables struct {
 	Stock              json.RawMessage `json:"stock"`
 	Orders             []byte          `json:"orders"`
 	Awards             []*Award        `json:"awards"`
+	GiftChoices        []giftChoice    `json:"gift_choices,omitempty"`
+}
+
+type giftChoice struct {
+	Member  MemberID  `json:"member"`
+	Program ProgramID `json:"program"`
+	Choices []SKUID   `json:"choices"`
 }
 
 type receivable struct {
@@ -58,6 +65,16 @@ func (s *State) AppendSnapshot(dst []byte) []byte {
 	for _, o := range sortedValues(s.orders) {
 		orders = appendOrder(orders, o)
 	}
+	var gifts []giftChoice
+	for k, c := range s.giftChoices {
+		gifts = append(gifts, giftChoice{Member: k.member, Program: k.program, Choices: c})
+	}
+	slices.SortFunc(gifts, func(a, b giftChoice) int {
+		if a.Member != b.Member {
+			return cmpInt64(int64(a.Member), int64(b.Member))
+		}
+		return cmpInt64(int64(a.Program), int64(b.Program))
+	})
 	var recv []receivable
 	for m, a := range s.receivables {
 		recv = append(recv, receivable{Merchant: m, Account: a})
@@ -67,7 +84,7 @@ func (s *State) AppendSnapshot(dst []byte) []byte {
 		Config: s.config, Unions: sortedValues(s.unions), Members: sortedValues(s.members),
 		Programs: sortedValues(s.programs), PickupPoints: sortedValues(s.pickupPoints),
 		Merchants: sortedValues(s.merchants), FederationOfficers: s.federationOfficers, NextID: s.nextID,
-		Receivables: recv, Stock: st, Orders: orders, Awards: sortedValues(s.awards),
+		Receivables: recv, Stock: st, Orders: orders, Awards: sortedValues(s.awards), GiftChoices: gifts,
 	})
 	if err != nil {
 		panic(err)
@@ -118,6 +135,9 @@ func (s *State) Restore(src []byte) error {
 	}
 	for _, a := range t.Awards {
 		r.awards[a.ID] = a
+	}
+	for _, g := range t.GiftChoices {
+		r.giftChoices[holdingKey{g.Member, g.Program}] = g.Choices
 	}
 	for _, rc := range t.Receivables {
 		r.receivables[rc.Merchant] = rc.Account

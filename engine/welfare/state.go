@@ -86,8 +86,6 @@ type Holding struct {
 	Closed bool `json:"closed,omitempty"`
 	// OwedFen is what reversed awards still take back from this account when holds release.
 	OwedFen int64 `json:"owed_fen,omitempty"`
-	// GiftChoices are the member's claimed options of a gift package.
-	GiftChoices []SKUID `json:"gift_choices,omitempty"`
 }
 
 // ProgramStatus is where a program is in its life.
@@ -202,6 +200,10 @@ type State struct {
 	orderDeadlines orderHeap
 	receivables    map[MerchantID]ledger.AccountID
 	awards         map[uint64]*Award
+	// giftChoices are members' claimed options of gift packages, by member and program. They
+	// live outside Holding so that a holding has no pointer: members' holdings are the bulk of
+	// an issuance's allocations, and pointer-free ones cost the collector nothing.
+	giftChoices map[holdingKey][]SKUID
 	// nextID numbers the accounts and transfers the welfare decider makes, in the ledger's
 	// reserved range.
 	nextID uint64
@@ -232,7 +234,7 @@ func New(shard, shardsCount uint32) *State {
 		unions: map[UnionID]*Union{}, members: map[MemberID]*Member{}, programs: map[ProgramID]*Program{},
 		pickupPoints: map[PickupPointID]*PickupPoint{}, merchants: map[MerchantID]*Merchant{},
 		nextID: welfareIDBase, stock: stock.New(), orders: map[OrderID]*Order{}, receivables: map[MerchantID]ledger.AccountID{},
-		awards: map[uint64]*Award{},
+		awards: map[uint64]*Award{}, giftChoices: map[holdingKey][]SKUID{},
 	}
 	for _, a := range []ledger.Account{
 		{ID: FundingAccountID(shard), Kind: ledger.KindFederationFunding, UserData: uint64(shard)},
@@ -395,4 +397,14 @@ func (m *Member) AwardedFen(kind string, day int32) int64 {
 		}
 	}
 	return 0
+}
+
+type holdingKey struct {
+	member  MemberID
+	program ProgramID
+}
+
+// GiftChoices returns a member's claimed options of a program's gift package.
+func (s *State) GiftChoices(member MemberID, program ProgramID) []SKUID {
+	return s.giftChoices[holdingKey{member, program}]
 }
