@@ -166,7 +166,7 @@ type sim struct {
 	cfg    Config
 	faults *rand.Rand // the fault schedule, apart from the workload
 	fs     *journal.FaultFS
-	tfs    *triggerFS // the FaultFS as the engine sees it
+	tfs    *journal.SyncTrigger // the FaultFS as the engine sees it
 	clock  atomic.Int64
 	rt     *rtType
 	notes  *noteBook
@@ -224,7 +224,7 @@ func Run(cfg Config) (Stats, error) {
 		stats: Stats{Orders: map[welfare.OrderState]int{}, OrderCodes: map[welfare.Code]int{}, Results: map[welfare.CommandKind]map[welfare.Code]int{}},
 	}
 	s.w = newWorkload(cfg.Seed, s.m)
-	s.tfs = &triggerFS{fs: s.fs}
+	s.tfs = journal.NewSyncTrigger(s.fs)
 	s.clock.Store(startNanos)
 	err := s.run()
 	s.stats.Clock = day(s.now())
@@ -254,9 +254,9 @@ func (s *sim) now() int64 { return s.clock.Load() }
 // of the fsyncs of the journal's recovery; the next open must recover the same state.
 func (s *sim) open() error {
 	if s.faults.IntN(100) < 10 {
-		s.tfs.arm(1+s.faults.IntN(2), s.fs.Crash)
+		s.tfs.Arm(1+s.faults.IntN(2), s.fs.Crash)
 		j, err := s.openJournal()
-		if !s.tfs.disarm() {
+		if !s.tfs.Disarm() {
 			if err != nil {
 				return err
 			}
@@ -448,7 +448,7 @@ func (s *sim) runRound(reqs []request, p roundPlan) ([]request, error) {
 	}
 	action := s.faultAction(p.fault)
 	if action != nil && p.atSync > 0 {
-		s.tfs.arm(p.atSync, action)
+		s.tfs.Arm(p.atSync, action)
 	}
 	rt := s.rt
 	done := make(chan driven, len(reqs))
@@ -464,7 +464,7 @@ func (s *sim) runRound(reqs []request, p roundPlan) ([]request, error) {
 	injected := action == nil
 	inject := func() {
 		injected = true
-		if !s.tfs.disarm() {
+		if !s.tfs.Disarm() {
 			action()
 		}
 	}

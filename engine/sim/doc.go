@@ -15,7 +15,7 @@
 // round; scheduling decides only which requests had been answered when a fault struck.
 //
 // A fault strikes just before the n-th fsync of the round (a journal group, a segment rotation,
-// a snapshot save or an archive: the engine sees the FaultFS through triggerFS), or else once a
+// a snapshot save or an archive: the engine sees the FaultFS through journal.SyncTrigger), or else once a
 // planned number of the round's requests were answered:
 //   - crash (FaultFS.Crash): unsynced writes are lost; every request still unanswered fails;
 //   - torn crash (FaultFS.CrashTorn): the last write keeps a random prefix, perhaps damaged;

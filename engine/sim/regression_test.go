@@ -269,7 +269,7 @@ func TestRegressionMoveIDCollisionComesBack(t *testing.T) {
 // journal it covers, and a later crash took it away. What Load returns must survive a crash.
 func TestRegressionLoadedSnapshotIsDurable(t *testing.T) {
 	fs := journal.NewFaultFS(1)
-	tfs := &triggerFS{fs: fs}
+	tfs := journal.NewSyncTrigger(fs)
 	dir, err := tfs.OpenDir("snapshots")
 	if err != nil {
 		t.Fatal(err)
@@ -284,11 +284,11 @@ func TestRegressionLoadedSnapshotIsDurable(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The second save's fsyncs: the file, then the directory after the rename. Fail the second.
-	tfs.arm(2, func() { fs.SetSyncError(errors.New("injected fsync failure")) })
+	tfs.Arm(2, func() { fs.SetSyncError(errors.New("injected fsync failure")) })
 	if err := store.Save(0, snapshot(2)); err == nil {
 		t.Fatal("save with a failing directory fsync succeeded")
 	}
-	tfs.disarm()
+	tfs.Disarm()
 	fs.SetSyncError(nil)
 
 	dir, err = tfs.OpenDir("snapshots") // a restart without a crash

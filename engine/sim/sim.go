@@ -119,7 +119,7 @@ type sim struct {
 	cfg    Config
 	faults *rand.Rand // the fault schedule, apart from the workloads
 	fs     *journal.FaultFS
-	tfs    *triggerFS // the FaultFS as the engine sees it
+	tfs    *journal.SyncTrigger // the FaultFS as the engine sees it
 	clock  atomic.Int64
 	rt     *rtType
 	// round is the round being run, for error messages.
@@ -155,7 +155,7 @@ func Run(cfg Config) (Stats, error) {
 		fs:     journal.NewFaultFS(cfg.Seed),
 		stats:  Stats{Results: make(map[ledger.Result]int)},
 	}
-	s.tfs = &triggerFS{fs: s.fs}
+	s.tfs = journal.NewSyncTrigger(s.fs)
 	s.clock.Store(1_000_000_000_000)
 	err := s.run()
 	s.stats.WorkloadHash = s.workloadHash
@@ -183,9 +183,9 @@ func (s *sim) now() int64 { return s.clock.Load() }
 // next open must recover the same state.
 func (s *sim) open() error {
 	if s.faults.IntN(100) < 10 {
-		s.tfs.arm(1+s.faults.IntN(2), s.fs.Crash)
+		s.tfs.Arm(1+s.faults.IntN(2), s.fs.Crash)
 		j, err := s.openJournal()
-		if !s.tfs.disarm() {
+		if !s.tfs.Disarm() {
 			if err != nil {
 				return err
 			}
@@ -389,7 +389,7 @@ func (s *sim) runRound(reqs []request, p roundPlan) error {
 	}
 	action := s.faultAction(f)
 	if action != nil && p.atSync > 0 {
-		s.tfs.arm(p.atSync, action)
+		s.tfs.Arm(p.atSync, action)
 	}
 	rt := s.rt
 	done := make(chan driven, len(reqs))
@@ -405,7 +405,7 @@ func (s *sim) runRound(reqs []request, p roundPlan) error {
 	injected := action == nil
 	inject := func() {
 		injected = true
-		if !s.tfs.disarm() {
+		if !s.tfs.Disarm() {
 			action()
 		}
 	}
