@@ -91,7 +91,7 @@ func runToken(args []string, lookupEnv func(string) (string, bool), stdout, stde
 	if *ttl <= 0 || *ttl > 30*24*time.Hour {
 		return usageErrorf("--ttl %v: want up to 720h", *ttl)
 	}
-	key, ok, err := loadDevKey(*data)
+	key, ok, err := mall.LoadDevKey(*data)
 	if err != nil {
 		return err
 	}
@@ -103,7 +103,7 @@ func runToken(args []string, lookupEnv func(string) (string, bool), stdout, stde
 	if *module {
 		claims.Role, claims.Subject = api.RoleModule, "1"
 	} else {
-		demo, ok, err := readDemoData(*data)
+		demo, ok, err := mall.ReadDemoData(*data)
 		if err != nil {
 			return err
 		}
@@ -224,7 +224,7 @@ func runDemo(args []string, lookupEnv func(string) (string, bool), stdout, stder
 	default:
 		return usageErrorf("unknown demo listing %q; usage: %s", what, usage)
 	}
-	demo, ok, err := readDemoData(*data)
+	demo, ok, err := mall.ReadDemoData(*data)
 	if err != nil {
 		return err
 	}

@@ -22,10 +22,10 @@ const (
 	snapshotsDirName  = "snapshots"
 	engineFileName    = "engine.json"
 	pickupKeyFileName = "pickup.key"
-	devKeyFileName    = "dev.key"
+	devKeyFileName    = mall.DevKeyFileName
 	platformKeysName  = "platform-keys.json"
-	merchantsFileName = "merchants.json"
-	demoFileName      = "demo.json"
+	merchantsFileName = mall.MerchantKeysFileName
+	demoFileName      = mall.DemoFileName
 	auditFileName     = "audit.jsonl"
 
 	secretFileMode     = 0o600
@@ -34,7 +34,7 @@ const (
 
 const (
 	// devKeyID is the key id of dev tokens; a server without --demo refuses it.
-	devKeyID          = "dev"
+	devKeyID          = mall.DevKeyID
 	pickupSecretBytes = 32
 	// defaultShardsCount is the shards of a new data directory: enough to use a big machine's
 	// cores, few enough that a laptop's journal groups stay full.
@@ -132,33 +132,9 @@ func ensureSecret(path string, n int) ([]byte, error) {
 	return b, nil
 }
 
-// loadDevKey reads the demo's token signing key; ok is false when the directory has none.
-func loadDevKey(dir string) (ed25519.PrivateKey, bool, error) {
-	data, err := os.ReadFile(filepath.Join(dir, devKeyFileName))
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, false, nil
-	}
-	if err != nil {
-		return nil, false, err
-	}
-	block, _ := pem.Decode(data)
-	if block == nil {
-		return nil, false, fmt.Errorf("%s is not a PEM file", devKeyFileName)
-	}
-	k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
-	if err != nil {
-		return nil, false, fmt.Errorf("%s: %w", devKeyFileName, err)
-	}
-	priv, ok := k.(ed25519.PrivateKey)
-	if !ok {
-		return nil, false, fmt.Errorf("%s is not an Ed25519 key", devKeyFileName)
-	}
-	return priv, true, nil
-}
-
 // ensureDevKey returns the dev key, creating it on first use; only a --demo server does that.
 func ensureDevKey(dir string) (ed25519.PrivateKey, error) {
-	priv, ok, err := loadDevKey(dir)
+	priv, ok, err := mall.LoadDevKey(dir)
 	if err != nil || ok {
 		return priv, err
 	}
@@ -201,21 +177,6 @@ func loadPlatformKeys(dir string) (map[string]ed25519.PublicKey, error) {
 		keys[kid] = ed25519.PublicKey(b)
 	}
 	return keys, nil
-}
-
-func readDemoData(dir string) (*mall.DemoData, bool, error) {
-	data, err := os.ReadFile(filepath.Join(dir, demoFileName))
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, false, nil
-	}
-	if err != nil {
-		return nil, false, err
-	}
-	var d mall.DemoData
-	if err := json.Unmarshal(data, &d); err != nil {
-		return nil, false, fmt.Errorf("%s: %w", demoFileName, err)
-	}
-	return &d, true, nil
 }
 
 func writeDemoData(dir string, d *mall.DemoData) error {

@@ -22,6 +22,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"huigong/api"
+	"huigong/mall"
 )
 
 // End-to-end tests of the real binary. The test binary itself is the huigong binary: TestMain
@@ -232,7 +233,7 @@ func TestServeDemoRestartAndProduction(t *testing.T) {
 // firstFestivalSKU is a SKU the demo's festival program can buy.
 func firstFestivalSKU(t *testing.T, data string) uint64 {
 	t.Helper()
-	demo, ok, err := readDemoData(data)
+	demo, ok, err := mall.ReadDemoData(data)
 	if err != nil || !ok {
 		t.Fatalf("demo data: %v %v", ok, err)
 	}

@@ -292,7 +292,7 @@ func openNode(cfg serveConfig, dir string, logger *slog.Logger) (_ *node, err er
 	if err != nil {
 		return nil, err
 	}
-	devKey, haveDevKey, err := loadDevKey(dir)
+	devKey, haveDevKey, err := mall.LoadDevKey(dir)
 	if err != nil {
 		return nil, err
 	}
@@ -383,7 +383,7 @@ func (n *node) close() error {
 // clock but demo.json is missing). demo.json is written last, as the mark that the demo is
 // complete.
 func ensureDemo(dir string, ef *engineFile, journalEmpty bool, engine *mall.Engine, logger *slog.Logger) (*mall.DemoData, error) {
-	data, ok, err := readDemoData(dir)
+	data, ok, err := mall.ReadDemoData(dir)
 	if err != nil || ok {
 		return data, err
 	}
