@@ -172,7 +172,7 @@ func (s *Server) keeperDeliveries(c *fiber.Ctx) error {
 	default:
 		return fail(http.StatusBadRequest, codeBadRequest, "state must be shipped or arrived")
 	}
-	cursor, limit, err := workerPage(c, deliveriesPageDefault, deliveriesPageMax)
+	cursor, limit, err := page(c, deliveriesPageDefault, deliveriesPageMax, false)
 	if err != nil {
 		return err
 	}

@@ -228,24 +228,10 @@ func (s *Server) registerMerchant() {
 		Query: map[string]string{"from": "the first day (2026-02-01) or instant (RFC 3339), included", "to": "the end, excluded"}})
 }
 
-// partnerPage reads ?cursor= (a number, empty for the start) and ?limit=.
+// partnerPage reads the paging of the order feed and the SKU list: a cursor of 0 is a stream
+// offset like any other.
 func partnerPage(c *fiber.Ctx) (cursor uint64, limit int, err error) {
-	limit = partnerPageDefault
-	if v := c.Query("limit"); v != "" {
-		n, perr := strconv.Atoi(v)
-		if perr != nil || n < 1 || n > partnerPageMax {
-			return 0, 0, fail(http.StatusBadRequest, codeBadRequest, fmt.Sprintf("limit must be from 1 to %d", partnerPageMax))
-		}
-		limit = n
-	}
-	if v := c.Query("cursor"); v != "" {
-		n, perr := strconv.ParseUint(v, 10, 64)
-		if perr != nil || n >= 1<<53 {
-			return 0, 0, fail(http.StatusBadRequest, codeInvalidCursor, "cursor must be a next_cursor from an earlier answer")
-		}
-		cursor = n
-	}
-	return cursor, limit, nil
+	return page(c, partnerPageDefault, partnerPageMax, true)
 }
 
 // partnerText checks a text field: valid UTF-8, no control characters, within maxBytes.

@@ -34,7 +34,6 @@ const (
 const (
 	officerCodeInvalidName    = "invalid_name"
 	officerCodeInvalidRoster  = "invalid_roster"
-	officerCodeInvalidCursor  = "invalid_cursor"
 	officerCodeInvalidFormat  = "invalid_format"
 	officerCodeTooManyMembers = "too_many_members"
 )
@@ -302,22 +301,7 @@ func programTarget(id welfare.ProgramID) string {
 
 // officerPage reads ?cursor= (the last id of the previous page, empty at the start) and ?limit=.
 func officerPage(c *fiber.Ctx) (after uint64, limit int, err error) {
-	limit = officerPageDefault
-	if v := c.Query("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > officerPageMax {
-			return 0, 0, fail(http.StatusBadRequest, codeBadRequest, fmt.Sprintf("limit must be from 1 to %d", officerPageMax))
-		}
-		limit = n
-	}
-	if v := c.Query("cursor"); v != "" {
-		n, err := strconv.ParseUint(v, 10, 64)
-		if err != nil || n == 0 || n >= 1<<53 {
-			return 0, 0, fail(http.StatusBadRequest, officerCodeInvalidCursor, "cursor must be a next_cursor from an earlier answer")
-		}
-		after = n
-	}
-	return after, limit, nil
+	return page(c, officerPageDefault, officerPageMax, false)
 }
 
 func officerNextCursor(more bool, last uint64) string {

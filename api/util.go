@@ -190,3 +190,25 @@ func (r *rateLimiter) allow(key uint64, now time.Time) bool {
 	b.tokens--
 	return true
 }
+
+// page reads ?limit= (1 to most, def when absent) and ?cursor= (a number below 2^53, from an
+// earlier answer's next_cursor; empty at the start). zeroCursor admits 0, for cursors that are
+// stream offsets rather than ids.
+func page(c *fiber.Ctx, def, most int, zeroCursor bool) (cursor uint64, limit int, err error) {
+	limit = def
+	if v := c.Query("limit"); v != "" {
+		n, perr := strconv.Atoi(v)
+		if perr != nil || n < 1 || n > most {
+			return 0, 0, fail(http.StatusBadRequest, codeBadRequest, fmt.Sprintf("limit must be from 1 to %d", most))
+		}
+		limit = n
+	}
+	if v := c.Query("cursor"); v != "" {
+		n, perr := strconv.ParseUint(v, 10, 64)
+		if perr != nil || (n == 0 && !zeroCursor) || n >= 1<<53 {
+			return 0, 0, fail(http.StatusBadRequest, codeInvalidCursor, "cursor must be a next_cursor from an earlier answer")
+		}
+		cursor = n
+	}
+	return cursor, limit, nil
+}

@@ -316,26 +316,6 @@ func (s *Server) payers(c *fiber.Ctx, nowNanos int64) ([]payer, error) {
 	return out, nil
 }
 
-// workerPage reads ?cursor= (a positive integer, empty for the start) and ?limit=.
-func workerPage(c *fiber.Ctx, def, most int) (cursor uint64, limit int, err error) {
-	limit = def
-	if v := c.Query("limit"); v != "" {
-		n, perr := strconv.Atoi(v)
-		if perr != nil || n < 1 || n > most {
-			return 0, 0, fail(http.StatusBadRequest, codeBadRequest, fmt.Sprintf("limit must be from 1 to %d", most))
-		}
-		limit = n
-	}
-	if v := c.Query("cursor"); v != "" {
-		n, perr := strconv.ParseUint(v, 10, 64)
-		if perr != nil || n == 0 || n >= 1<<53 {
-			return 0, 0, fail(http.StatusBadRequest, codeInvalidCursor, "cursor must be a next_cursor from an earlier answer")
-		}
-		cursor = n
-	}
-	return cursor, limit, nil
-}
-
 // queryText checks a free-text query parameter.
 func queryText(name, v string, maxBytes int) error {
 	if len(v) > maxBytes || !utf8.ValidString(v) {
@@ -352,7 +332,7 @@ func (s *Server) workerCatalog(c *fiber.Ctx) error {
 	if err := queryText("category", category, categoryBytesMax); err != nil {
 		return err
 	}
-	cursor, limit, err := workerPage(c, catalogPageDefault, catalogPageMax)
+	cursor, limit, err := page(c, catalogPageDefault, catalogPageMax, false)
 	if err != nil {
 		return err
 	}
@@ -690,7 +670,7 @@ func (s *Server) memberOrder(c *fiber.Ctx, id welfare.OrderID) (*welfare.Order, 
 }
 
 func (s *Server) workerOrders(c *fiber.Ctx) error {
-	cursor, limit, err := workerPage(c, ordersPageDefault, ordersPageMax)
+	cursor, limit, err := page(c, ordersPageDefault, ordersPageMax, false)
 	if err != nil {
 		return err
 	}
