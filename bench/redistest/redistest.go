@@ -114,18 +114,7 @@ func (s *Server) Pid() int {
 // Stop stops the server (SIGTERM, then SIGKILL after 10 s) and removes its directory. It may
 // be called more than once.
 func (s *Server) Stop() error {
-	var err error
-	if s.child != nil {
-		err = s.child.Stop(syscall.SIGTERM, 10*time.Second)
-		s.child = nil
-	}
-	if s.Dir != "" {
-		if rerr := os.RemoveAll(s.Dir); rerr != nil && err == nil {
-			err = rerr
-		}
-		s.Dir = ""
-	}
-	return err
+	return proc.StopAndRemove(&s.child, &s.Dir, syscall.SIGTERM, 10*time.Second)
 }
 
 // New starts a server for a test and stops it when the test ends. A missing redis-server fails

@@ -130,3 +130,20 @@ func Tail(path string, n int) string {
 	}
 	return strings.TrimSpace(string(b))
 }
+
+// StopAndRemove stops *child with sig (SIGKILL after grace) and removes *dir, then clears both,
+// so a server's Stop may be called more than once.
+func StopAndRemove(child **Child, dir *string, sig syscall.Signal, grace time.Duration) error {
+	var err error
+	if *child != nil {
+		err = (*child).Stop(sig, grace)
+		*child = nil
+	}
+	if *dir != "" {
+		if rerr := os.RemoveAll(*dir); rerr != nil && err == nil {
+			err = rerr
+		}
+		*dir = ""
+	}
+	return err
+}
