@@ -55,10 +55,9 @@ package ledger_test
 // gives the same bytes back.
 
 import (
-	"bufio"
 	"bytes"
 	"fmt"
-	"os"
+	scen "huigong/engine/internal/scenario"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -98,7 +97,7 @@ func TestScenarioCoversEveryResult(t *testing.T) {
 	}
 	seen := make(map[ledger.Result][]string)
 	for _, path := range paths {
-		for _, line := range expectedLines(t, path) {
+		for _, line := range scen.ExpectedLines(t, path) {
 			m := resultLineRe.FindStringSubmatch(line)
 			if m == nil {
 				continue
@@ -116,34 +115,6 @@ func TestScenarioCoversEveryResult(t *testing.T) {
 			t.Errorf("no scenario expects %s", r)
 		}
 	}
-}
-
-// expectedLines returns the lines of a datadriven file that follow a "----" separator, up to the
-// blank line that ends each case. The files use no "----\n----" blocks.
-func expectedLines(t *testing.T, path string) []string {
-	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var lines []string
-	expected := false
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	for sc.Scan() {
-		line := sc.Text()
-		switch {
-		case line == "----":
-			expected = true
-		case strings.TrimSpace(line) == "":
-			expected = false
-		case expected:
-			lines = append(lines, line)
-		}
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return lines
 }
 
 // scenario is the state of one testdata file.
@@ -318,8 +289,8 @@ func (s *scenario) balances(t *testing.T, d *datadriven.TestData) string {
 	var b strings.Builder
 	printAccount := func(a *ledger.Account) {
 		fmt.Fprintf(&b, "%d: debits_posted=%s debits_pending=%s credits_posted=%s credits_pending=%s available=%s\n",
-			a.ID, yuan(a.DebitsPostedFen), yuan(a.DebitsPendingFen), yuan(a.CreditsPostedFen),
-			yuan(a.CreditsPendingFen), yuan(a.AvailableFen()))
+			a.ID, scen.Yuan(a.DebitsPostedFen), scen.Yuan(a.DebitsPendingFen), scen.Yuan(a.CreditsPostedFen),
+			scen.Yuan(a.CreditsPendingFen), scen.Yuan(a.AvailableFen()))
 	}
 	if !d.HasArg("ids") {
 		s.live.ForEachAccount(printAccount)
@@ -439,13 +410,13 @@ fields:
 			n, err = strconv.ParseUint(val, 0, 16)
 			a.Flags |= ledger.AccountFlags(n)
 		case "debits_pending":
-			a.DebitsPendingFen, err = parseYuan(val)
+			a.DebitsPendingFen, err = scen.ParseYuan(val)
 		case "debits_posted":
-			a.DebitsPostedFen, err = parseYuan(val)
+			a.DebitsPostedFen, err = scen.ParseYuan(val)
 		case "credits_pending":
-			a.CreditsPendingFen, err = parseYuan(val)
+			a.CreditsPendingFen, err = scen.ParseYuan(val)
 		case "credits_posted":
-			a.CreditsPostedFen, err = parseYuan(val)
+			a.CreditsPostedFen, err = scen.ParseYuan(val)
 		default:
 			return ledger.Command{}, fmt.Errorf("unknown key %q", key)
 		}
@@ -493,7 +464,7 @@ fields:
 			n, err = strconv.ParseUint(val, 10, 64)
 			tr.CreditAccountID = ledger.AccountID(n)
 		case "amount":
-			tr.AmountFen, err = parseYuan(val)
+			tr.AmountFen, err = scen.ParseYuan(val)
 		case "pending_id":
 			n, err = strconv.ParseUint(val, 10, 64)
 			tr.PendingID = ledger.TransferID(n)
@@ -521,40 +492,6 @@ fields:
 	c := ledger.TransferCommand(tr)
 	c.Engine = engine
 	return c, nil
-}
-
-// parseYuan parses an amount in yuan with exactly two decimals into fen, exactly: "12.34" is
-// the digits 1234, parsed as one integer, so no value is ever rounded.
-func parseYuan(s string) (int64, error) {
-	sign := ""
-	digits := s
-	if rest, ok := strings.CutPrefix(s, "-"); ok {
-		sign, digits = "-", rest
-	}
-	whole, frac, ok := strings.Cut(digits, ".")
-	if !ok || len(frac) != 2 || whole == "" || !allDigits(whole) || !allDigits(frac) {
-		return 0, fmt.Errorf("amount %q must be yuan with two decimals, such as 5.00", s)
-	}
-	return strconv.ParseInt(sign+whole+frac, 10, 64)
-}
-
-func allDigits(s string) bool {
-	for _, c := range s {
-		if c < '0' || c > '9' {
-			return false
-		}
-	}
-	return true
-}
-
-// yuan formats fen as yuan with two decimals, the inverse of parseYuan.
-func yuan(fen int64) string {
-	sign := ""
-	magnitude := uint64(fen)
-	if fen < 0 {
-		sign, magnitude = "-", -magnitude // Two's complement: exact even for math.MinInt64.
-	}
-	return fmt.Sprintf("%s%d.%02d", sign, magnitude/100, magnitude%100)
 }
 
 // Formatting: events print in the syntax of the input lines where they can.
@@ -595,8 +532,8 @@ func formatEvent(e *ledger.Event) string {
 	case ledger.EventBalanceRecorded:
 		a := &e.Account
 		fmt.Fprintf(&b, " account=%d after=%d debits_posted=%s debits_pending=%s credits_posted=%s credits_pending=%s time=%d",
-			a.ID, e.Transfer.ID, yuan(a.DebitsPostedFen), yuan(a.DebitsPendingFen),
-			yuan(a.CreditsPostedFen), yuan(a.CreditsPendingFen), a.TimestampNanos)
+			a.ID, e.Transfer.ID, scen.Yuan(a.DebitsPostedFen), scen.Yuan(a.DebitsPendingFen),
+			scen.Yuan(a.CreditsPostedFen), scen.Yuan(a.CreditsPendingFen), a.TimestampNanos)
 	}
 	return b.String()
 }
@@ -605,7 +542,7 @@ func formatEvent(e *ledger.Event) string {
 // line would write them.
 func formatTransfer(tr *ledger.Transfer) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "debit=%d credit=%d amount=%s", tr.DebitAccountID, tr.CreditAccountID, yuan(tr.AmountFen))
+	fmt.Fprintf(&b, "debit=%d credit=%d amount=%s", tr.DebitAccountID, tr.CreditAccountID, scen.Yuan(tr.AmountFen))
 	if tr.PendingID != 0 {
 		fmt.Fprintf(&b, " pending_id=%d", tr.PendingID)
 	}
@@ -633,13 +570,13 @@ func formatTransferStatus(st *ledger.TransferStatus) string {
 	case st.Open:
 		state = "state=open"
 	case st.Posted:
-		state = "state=posted posted=" + yuan(st.PostedFen)
+		state = "state=posted posted=" + scen.Yuan(st.PostedFen)
 	case st.Voided:
 		state = "state=voided"
 	case st.Expired:
 		state = "state=expired"
 	default:
-		state = "state=closed refunded=" + yuan(st.RefundedFen)
+		state = "state=closed refunded=" + scen.Yuan(st.RefundedFen)
 	}
 	return formatTransfer(&st.Transfer) + " " + state
 }

@@ -97,12 +97,11 @@ package welfare_test
 //     the live one, and Restore of each live snapshot gives the same bytes back.
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
-	"os"
+	scen "huigong/engine/internal/scenario"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -166,7 +165,7 @@ func TestOrderScenariosCoverOrderCodes(t *testing.T) {
 	}
 	seen := map[welfare.Code][]string{}
 	for _, path := range paths {
-		for _, line := range ordExpectedLines(t, path) {
+		for _, line := range scen.ExpectedLines(t, path) {
 			var name string
 			if m := ordResultRe.FindStringSubmatch(line); m != nil {
 				name = m[2]
@@ -188,29 +187,6 @@ func TestOrderScenariosCoverOrderCodes(t *testing.T) {
 			t.Errorf("no order scenario expects %s", c)
 		}
 	}
-}
-
-func ordExpectedLines(t *testing.T, path string) []string {
-	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var lines []string
-	expected := false
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	for sc.Scan() {
-		line := sc.Text()
-		switch {
-		case line == "----":
-			expected = true
-		case strings.TrimSpace(line) == "":
-			expected = false
-		case expected:
-			lines = append(lines, line)
-		}
-	}
-	return lines
 }
 
 // ordCluster is the shards of one script or test, the messages between them not yet
@@ -710,7 +686,7 @@ func (c *ordCluster) run(d *datadriven.TestData) (string, error) {
 		}
 		for i, s := range c.states {
 			if b, ok := s.BudgetFen(id); ok {
-				lines = append(lines, fmt.Sprintf("union %d on shard %d: budget %s", id, i, ordYuan(b)))
+				lines = append(lines, fmt.Sprintf("union %d on shard %d: budget %s", id, i, scen.Yuan(b)))
 			}
 		}
 	case "receivable":
@@ -742,7 +718,7 @@ func ordFormatResult(label string, r *welfare.Result) string {
 		s += " order-code=" + r.OrderCode.String()
 	}
 	if r.IssuedCount > 0 {
-		s += fmt.Sprintf(" issued=%d total=%s", r.IssuedCount, ordYuan(r.IssuedFen))
+		s += fmt.Sprintf(" issued=%d total=%s", r.IssuedCount, scen.Yuan(r.IssuedFen))
 	}
 	for _, m := range r.Refused {
 		s += fmt.Sprintf(" refused(member %d: %s)", m.MemberID, m.Code)
@@ -763,7 +739,7 @@ func ordFormatNote(n *welfare.OrderNote) string {
 	case welfare.NoteBackInStock:
 		return fmt.Sprintf("note back_in_stock sku=%d", n.SKU)
 	case welfare.NoteRefundPayment:
-		return fmt.Sprintf("note refund_payment order=%d member=%d amount=%s ref=%d", n.OrderID, n.Member, ordYuan(n.RefundCashFen), n.PaymentRef)
+		return fmt.Sprintf("note refund_payment order=%d member=%d amount=%s ref=%d", n.OrderID, n.Member, scen.Yuan(n.RefundCashFen), n.PaymentRef)
 	}
 	return fmt.Sprintf("note %+v", *n)
 }
@@ -808,7 +784,7 @@ func ordDecodeStock(p []byte) (ordStockMessage, bool) {
 			return m, false
 		}
 		end := fixed + int(b[fixed-1])
-		s := fmt.Sprintf("%dx%d@%s", le.Uint64(b), int64(le.Uint64(b[8:])), ordYuan(int64(le.Uint64(b[16:]))))
+		s := fmt.Sprintf("%dx%d@%s", le.Uint64(b), int64(le.Uint64(b[8:])), scen.Yuan(int64(le.Uint64(b[16:]))))
 		if p[0] == 11 { // reserved: the SKU shard's answer per line
 			s += " " + stock.Code(b[24]).String()
 		}
@@ -844,7 +820,7 @@ func (c *ordCluster) printOrder(id welfare.OrderID) []string {
 	if o.Code != welfare.OK {
 		head += " code=" + o.Code.String()
 	}
-	head += fmt.Sprintf(" member=%d total=%s cash=%s", o.MemberID, ordYuan(o.TotalFen()), ordYuan(o.CashFen))
+	head += fmt.Sprintf(" member=%d total=%s cash=%s", o.MemberID, scen.Yuan(o.TotalFen()), scen.Yuan(o.CashFen))
 	if o.DeadlineNanos != 0 {
 		head += " deadline=" + ordFormatTime(o.DeadlineNanos)
 	}
@@ -853,7 +829,7 @@ func (c *ordCluster) printOrder(id welfare.OrderID) []string {
 	}
 	out := []string{head}
 	for _, l := range o.Lines {
-		out = append(out, fmt.Sprintf("  line %dx%d@%s shard=%d merchant=%d category=%s", l.SKU, l.Quantity, ordYuan(l.UnitPriceFen), l.Shard, l.MerchantID, l.Category))
+		out = append(out, fmt.Sprintf("  line %dx%d@%s shard=%d merchant=%d category=%s", l.SKU, l.Quantity, scen.Yuan(l.UnitPriceFen), l.Shard, l.MerchantID, l.Category))
 	}
 	led := c.states[shard].Ledger()
 	for _, h := range o.Holds {
@@ -872,14 +848,14 @@ func (c *ordCluster) printOrder(id welfare.OrderID) []string {
 			case ts.Expired:
 				state = "expired"
 			case ts.PendingID != 0 && ts.RefundedFen > 0:
-				state = "posted, refunded " + ordYuan(ts.RefundedFen)
+				state = "posted, refunded " + scen.Yuan(ts.RefundedFen)
 			case ts.PendingID != 0:
 				state = "posted"
 			default:
 				state = fmt.Sprintf("%+v", ts)
 			}
 		}
-		out = append(out, fmt.Sprintf("  hold %s merchant=%d: %s %s", what, h.MerchantID, ordYuan(h.AmountFen), state))
+		out = append(out, fmt.Sprintf("  hold %s merchant=%d: %s %s", what, h.MerchantID, scen.Yuan(h.AmountFen), state))
 	}
 	return out
 }
@@ -915,7 +891,7 @@ func (c *ordCluster) printPoints(id welfare.MemberID) []string {
 		for _, h := range m.Holdings {
 			a, _ := s.Ledger().Account(h.AccountID)
 			line := fmt.Sprintf("member %d program %d on shard %d: balance=%s held=%s available=%s", id, h.ProgramID, shard,
-				ordYuan(a.BalanceFen()), ordYuan(a.DebitsPendingFen), ordYuan(a.AvailableFen()))
+				scen.Yuan(a.BalanceFen()), scen.Yuan(a.DebitsPendingFen), scen.Yuan(a.AvailableFen()))
 			if h.Closed {
 				line += " closed"
 			}
@@ -946,7 +922,7 @@ func (c *ordCluster) receivableFen(id welfare.MerchantID) (postedFen, pendingFen
 
 func (c *ordCluster) printReceivable(id welfare.MerchantID) string {
 	posted, pending := c.receivableFen(id)
-	return fmt.Sprintf("merchant %d receivable: posted=%s pending=%s", id, ordYuan(posted), ordYuan(pending))
+	return fmt.Sprintf("merchant %d receivable: posted=%s pending=%s", id, scen.Yuan(posted), scen.Yuan(pending))
 }
 
 // Commands.
@@ -1328,20 +1304,12 @@ func ordParsePercent(v string) (int64, error) {
 	return strconv.ParseInt(m[1]+frac, 10, 64)
 }
 
-func ordYuan(fen int64) string {
-	sign := ""
-	if fen < 0 {
-		sign, fen = "-", -fen
-	}
-	return fmt.Sprintf("%s%d.%02d", sign, fen/100, fen%100)
-}
-
 func TestOrdUnits(t *testing.T) {
 	for _, tc := range []struct {
 		in   string
 		want int64
 	}{{"0.01", 1}, {"128.00", 12800}, {"12.99", 1299}, {"-1.50", -150}, {"92233720368547758.07", 1<<63 - 1}} {
-		if got, err := ordParseYuan(tc.in); err != nil || got != tc.want || ordYuan(got) != tc.in {
+		if got, err := ordParseYuan(tc.in); err != nil || got != tc.want || scen.Yuan(got) != tc.in {
 			t.Errorf("%s: %d %v", tc.in, got, err)
 		}
 	}

@@ -86,11 +86,10 @@ package welfare_test
 // the live states again, and Restore of each live snapshot gives the same bytes back.
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"os"
+	scen "huigong/engine/internal/scenario"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -166,7 +165,7 @@ func TestScenarioCoversEveryCode(t *testing.T) {
 	}
 	seen := map[welfare.Code][]string{}
 	for _, path := range paths {
-		for _, line := range expectedLines(t, path) {
+		for _, line := range scen.ExpectedLines(t, path) {
 			m := resultLineRe.FindStringSubmatch(line)
 			if m == nil {
 				continue
@@ -189,34 +188,6 @@ func TestScenarioCoversEveryCode(t *testing.T) {
 			t.Errorf("%s is exempt, but %v expect it: take it off its list", c, slices.Compact(seen[c]))
 		}
 	}
-}
-
-// expectedLines returns the lines of a datadriven file that follow a "----" separator, up to the
-// blank line that ends each case. The files use no "----\n----" blocks.
-func expectedLines(t *testing.T, path string) []string {
-	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var lines []string
-	expected := false
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	for sc.Scan() {
-		line := sc.Text()
-		switch {
-		case line == "----":
-			expected = true
-		case strings.TrimSpace(line) == "":
-			expected = false
-		case expected:
-			lines = append(lines, line)
-		}
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return lines
 }
 
 // scenario is the state of one testdata file: the live shards, a replay of each built only by
@@ -409,7 +380,7 @@ func (s *scenario) checkInTransit() error {
 		sumFen += a.BalanceFen()
 	}
 	if sumFen != 0 {
-		return fmt.Errorf("no message is queued, yet the in-transit accounts sum to %s", yuan(sumFen))
+		return fmt.Errorf("no message is queued, yet the in-transit accounts sum to %s", scen.Yuan(sumFen))
 	}
 	return nil
 }
@@ -977,13 +948,13 @@ func formatResult(label string, c *welfare.Command, r *welfare.Result) string {
 	fmt.Fprintf(&b, "%s: %s", label, r.Code)
 	switch {
 	case c.Kind == welfare.Issue && r.Code == welfare.OK:
-		fmt.Fprintf(&b, " issued=%d amount=%s", r.IssuedCount, yuan(r.IssuedFen))
+		fmt.Fprintf(&b, " issued=%d amount=%s", r.IssuedCount, scen.Yuan(r.IssuedFen))
 	case c.Kind == welfare.ReverseAward && (r.Code == welfare.OK || r.Code == welfare.Exists):
-		fmt.Fprintf(&b, " taken_back=%s spent=%s", yuan(r.TakenBackFen), yuan(r.SpentFen))
+		fmt.Fprintf(&b, " taken_back=%s spent=%s", scen.Yuan(r.TakenBackFen), scen.Yuan(r.SpentFen))
 	case r.Code == welfare.BudgetInsufficient:
-		fmt.Fprintf(&b, " budget=%s", yuan(r.RoomLeftFen))
+		fmt.Fprintf(&b, " budget=%s", scen.Yuan(r.RoomLeftFen))
 	case r.Code == welfare.CapExceeded:
-		fmt.Fprintf(&b, " room=%s", yuan(r.RoomLeftFen))
+		fmt.Fprintf(&b, " room=%s", scen.Yuan(r.RoomLeftFen))
 	}
 	if c.Kind == welfare.FundUnion && r.Ledger != ledger.OK {
 		fmt.Fprintf(&b, " ledger=%s", r.Ledger)
@@ -992,7 +963,7 @@ func formatResult(label string, c *welfare.Command, r *welfare.Result) string {
 	for _, m := range r.Refused {
 		fmt.Fprintf(&b, "  member %d: %s", m.MemberID, m.Code)
 		if m.Code == welfare.CapExceeded {
-			fmt.Fprintf(&b, " room=%s", yuan(m.RoomLeftFen))
+			fmt.Fprintf(&b, " room=%s", scen.Yuan(m.RoomLeftFen))
 		}
 		b.WriteByte('\n')
 	}
@@ -1093,9 +1064,9 @@ func (s *scenario) formatWelfareEvent(shard uint32, e *welfare.Event) string {
 	case welfare.EventProgramClosed:
 		fmt.Fprintf(&b, " program=%d status=%s officer=%d", e.ProgramID, e.Status, e.Officer)
 	case welfare.EventMemberIssued:
-		fmt.Fprintf(&b, " program=%d member=%d amount=%s year=%d account=%s", e.ProgramID, e.MemberID, yuan(e.AmountFen), e.Year, accountID(e.AccountID))
+		fmt.Fprintf(&b, " program=%d member=%d amount=%s year=%d account=%s", e.ProgramID, e.MemberID, scen.Yuan(e.AmountFen), e.Year, accountID(e.AccountID))
 	case welfare.EventHoldingClosed:
-		fmt.Fprintf(&b, " program=%d member=%d unspent=%s", e.ProgramID, e.MemberID, yuan(e.AmountFen))
+		fmt.Fprintf(&b, " program=%d member=%d unspent=%s", e.ProgramID, e.MemberID, scen.Yuan(e.AmountFen))
 	case welfare.EventGiftClaimed:
 		fmt.Fprintf(&b, " program=%d member=%d choices=%s", e.ProgramID, e.MemberID, list(e.Choices))
 	case welfare.EventMemberMovedOut:
@@ -1118,11 +1089,11 @@ func (s *scenario) formatWelfareEvent(shard uint32, e *welfare.Event) string {
 		fmt.Fprintf(&b, " officer=%d", e.Officer)
 	case welfare.EventAwarded:
 		a := e.Award
-		fmt.Fprintf(&b, " award=%d program=%d member=%d kind=%s amount=%s year=%d account=%s", a.ID, a.ProgramID, a.MemberID, a.Kind, yuan(a.AmountFen), e.Year, accountID(e.AccountID))
+		fmt.Fprintf(&b, " award=%d program=%d member=%d kind=%s amount=%s year=%d account=%s", a.ID, a.ProgramID, a.MemberID, a.Kind, scen.Yuan(a.AmountFen), e.Year, accountID(e.AccountID))
 	case welfare.EventProgramUpdated:
 		fmt.Fprintf(&b, " program=%d officer=%d %s", e.Program.ID, e.Officer, formatProgramTerms(e.Program))
 	case welfare.EventAwardReversed:
-		fmt.Fprintf(&b, " award=%d taken_back=%s spent=%s", e.Award.ID, yuan(e.AmountFen), yuan(e.Award.SpentFen))
+		fmt.Fprintf(&b, " award=%d taken_back=%s spent=%s", e.Award.ID, scen.Yuan(e.AmountFen), scen.Yuan(e.Award.SpentFen))
 	}
 	return b.String()
 }
@@ -1134,7 +1105,7 @@ func (s *scenario) formatLedgerEvent(shard uint32, e *ledger.Event) string {
 	case ledger.EventTransferCreated:
 		tr := &e.Transfer
 		line := fmt.Sprintf("transfer_created %s %s -> %s amount=%s code=%s user_data=%d", transferID(tr.ID),
-			s.accountLabel(shard, tr.DebitAccountID), s.accountLabel(shard, tr.CreditAccountID), yuan(tr.AmountFen), transferCodeNames[tr.Code], tr.UserData)
+			s.accountLabel(shard, tr.DebitAccountID), s.accountLabel(shard, tr.CreditAccountID), scen.Yuan(tr.AmountFen), transferCodeNames[tr.Code], tr.UserData)
 		if tr.Flags != 0 {
 			line += fmt.Sprintf(" flags=%#x", tr.Flags)
 		}
@@ -1143,7 +1114,7 @@ func (s *scenario) formatLedgerEvent(shard uint32, e *ledger.Event) string {
 		return fmt.Sprintf("pending_expired %s", transferID(e.Transfer.PendingID))
 	case ledger.EventBalanceRecorded:
 		a := &e.Account
-		return fmt.Sprintf("balance_recorded %s after=%s balance=%s", s.accountLabel(shard, a.ID), transferID(e.Transfer.ID), yuan(a.BalanceFen()))
+		return fmt.Sprintf("balance_recorded %s after=%s balance=%s", s.accountLabel(shard, a.ID), transferID(e.Transfer.ID), scen.Yuan(a.BalanceFen()))
 	}
 	return e.Kind.String()
 }
@@ -1215,13 +1186,13 @@ func (s *scenario) printMember(id welfare.MemberID) string {
 		}
 		fmt.Fprintf(&b, "member %d shard=%d union=%d registered=%t dues_paid=%t\n", m.ID, i, m.UnionID, m.Registered, m.DuesPaid)
 		for _, c := range m.Counted {
-			fmt.Fprintf(&b, "  counted %s/%d=%s\n", c.Category, c.Year, yuan(c.CountedFen))
+			fmt.Fprintf(&b, "  counted %s/%d=%s\n", c.Category, c.Year, scen.Yuan(c.CountedFen))
 		}
 		for _, h := range m.Holdings {
 			a, _ := st.Ledger().Account(h.AccountID)
-			fmt.Fprintf(&b, "  holding program=%d issued=%s year=%d balance=%s", h.ProgramID, yuan(h.IssuedFen), h.Year, yuan(a.BalanceFen()))
+			fmt.Fprintf(&b, "  holding program=%d issued=%s year=%d balance=%s", h.ProgramID, scen.Yuan(h.IssuedFen), h.Year, scen.Yuan(a.BalanceFen()))
 			if a.DebitsPendingFen != 0 {
-				fmt.Fprintf(&b, " held=%s", yuan(a.DebitsPendingFen))
+				fmt.Fprintf(&b, " held=%s", scen.Yuan(a.DebitsPendingFen))
 			}
 			if h.Closed {
 				b.WriteString(" closed")
@@ -1245,7 +1216,7 @@ func (s *scenario) printBudget(id welfare.UnionID) string {
 			continue
 		}
 		budget, _ := st.BudgetFen(id)
-		return fmt.Sprintf("union %d shard=%d name=%s parent=%d officers=%s budget=%s", u.ID, i, u.Name, u.ParentID, list(u.Officers), yuan(budget))
+		return fmt.Sprintf("union %d shard=%d name=%s parent=%d officers=%s budget=%s", u.ID, i, u.Name, u.ParentID, list(u.Officers), scen.Yuan(budget))
 	}
 	return fmt.Sprintf("union %d is on no shard", id)
 }
@@ -1264,7 +1235,7 @@ func (s *scenario) printProgram(id welfare.ProgramID) string {
 		fmt.Fprintf(&b, "program %d shard=%d (%s) union=%d status=%s created_by=%d approved_by=%d\n",
 			p.ID, i, owner, p.UnionID, p.Status, p.CreatedBy, p.ApprovedBy)
 		fmt.Fprintf(&b, "  %s\n", formatProgramTerms(p))
-		fmt.Fprintf(&b, "  issued=%s members=%s\n", yuan(p.IssuedFen), list(p.Members))
+		fmt.Fprintf(&b, "  issued=%s members=%s\n", scen.Yuan(p.IssuedFen), list(p.Members))
 	}
 	if b.Len() == 0 {
 		return fmt.Sprintf("program %d is on no shard", id)
@@ -1277,7 +1248,7 @@ func formatProgramTerms(p *welfare.Program) string {
 	if p.Name != "" {
 		fmt.Fprintf(&b, "name=%s ", p.Name)
 	}
-	fmt.Fprintf(&b, "category=%s amount=%s window=%s..%s", p.Category, yuan(p.AmountPerMemberFen), formatTime(p.FromNanos), formatTime(p.ToNanos))
+	fmt.Fprintf(&b, "category=%s amount=%s window=%s..%s", p.Category, scen.Yuan(p.AmountPerMemberFen), formatTime(p.FromNanos), formatTime(p.ToNanos))
 	w := &p.Whitelist
 	if len(w.Categories) > 0 {
 		fmt.Fprintf(&b, " categories=(%s)", strings.Join(w.Categories, ", "))
@@ -1302,9 +1273,9 @@ func (s *scenario) printBalances(shard uint32, all bool) string {
 		}
 		fmt.Fprintf(&b, "shard %d:\n", i)
 		st.Ledger().ForEachAccount(func(a *ledger.Account) {
-			fmt.Fprintf(&b, "  %s balance=%s", s.accountLabel(uint32(i), a.ID), yuan(a.BalanceFen()))
+			fmt.Fprintf(&b, "  %s balance=%s", s.accountLabel(uint32(i), a.ID), scen.Yuan(a.BalanceFen()))
 			if a.DebitsPendingFen != 0 || a.CreditsPendingFen != 0 {
-				fmt.Fprintf(&b, " debits_pending=%s credits_pending=%s", yuan(a.DebitsPendingFen), yuan(a.CreditsPendingFen))
+				fmt.Fprintf(&b, " debits_pending=%s credits_pending=%s", scen.Yuan(a.DebitsPendingFen), scen.Yuan(a.CreditsPendingFen))
 			}
 			b.WriteByte('\n')
 		})
@@ -1319,11 +1290,11 @@ func (s *scenario) printConfig(shard uint32, all bool) string {
 			continue
 		}
 		c := st.Config()
-		fmt.Fprintf(&b, "shard %d version=%d threshold=%s festivals=%d\n", i, c.Version, yuan(c.ApprovalThresholdFen), len(c.Festivals))
+		fmt.Fprintf(&b, "shard %d version=%d threshold=%s festivals=%d\n", i, c.Version, scen.Yuan(c.ApprovalThresholdFen), len(c.Festivals))
 		b.WriteString("  caps")
 		for _, cat := range welfare.Categories() {
 			if capFen := c.CapsFen[cat]; capFen >= 0 {
-				fmt.Fprintf(&b, " %s=%s", cat, yuan(capFen))
+				fmt.Fprintf(&b, " %s=%s", cat, scen.Yuan(capFen))
 			} else {
 				fmt.Fprintf(&b, " %s=none", cat)
 			}
@@ -1336,7 +1307,7 @@ func (s *scenario) printConfig(shard uint32, all bool) string {
 func formatCounted(counted []welfare.CapCount) string {
 	parts := make([]string, len(counted))
 	for i, c := range counted {
-		parts[i] = fmt.Sprintf("%s/%d=%s", c.Category, c.Year, yuan(c.CountedFen))
+		parts[i] = fmt.Sprintf("%s/%d=%s", c.Category, c.Year, scen.Yuan(c.CountedFen))
 	}
 	return "(" + strings.Join(parts, ", ") + ")"
 }
@@ -1382,7 +1353,7 @@ func formatMessage(payload []byte) string {
 	case 2:
 		return fmt.Sprintf("%s program=%d officer=%d", name, body.ProgramID, body.Officer)
 	case 3:
-		return fmt.Sprintf("%s union=%d program=%d amount=%s", name, body.UnionID, body.ProgramID, yuan(body.AmountFen))
+		return fmt.Sprintf("%s union=%d program=%d amount=%s", name, body.UnionID, body.ProgramID, scen.Yuan(body.AmountFen))
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s member=%d from-union=%d to-union=%d counted=%s holdings=(", name, body.Member.ID, body.FromUnion, body.ToUnion, formatCounted(body.Member.Counted))
@@ -1392,7 +1363,7 @@ func formatMessage(payload []byte) string {
 		}
 		fmt.Fprintf(&b, "%d:", h.ProgramID)
 		if i < len(body.Balances) {
-			b.WriteString(yuan(body.Balances[i]))
+			b.WriteString(scen.Yuan(body.Balances[i]))
 		}
 	}
 	b.WriteString(")")
@@ -1443,37 +1414,11 @@ func formatTime(nanos int64) string {
 // parseYuan parses an amount in yuan with exactly two decimals into fen, exactly: "12.34" is
 // the digits 1234, parsed as one integer, so no value is ever rounded.
 func parseYuan(s string) (int64, error) {
-	whole, frac, ok := strings.Cut(s, ".")
-	if !ok || len(frac) != 2 || whole == "" || !allDigits(whole) || !allDigits(frac) {
+	if strings.HasPrefix(s, "-") {
 		return 0, fmt.Errorf("amount %q must be yuan with two decimals, such as 5.00", s)
 	}
-	return strconv.ParseInt(whole+frac, 10, 64)
+	return scen.ParseYuan(s)
 }
 
 // parseSignedYuan is parseYuan that also takes a minus sign, for refused inputs.
-func parseSignedYuan(s string) (int64, error) {
-	if rest, ok := strings.CutPrefix(s, "-"); ok {
-		fen, err := parseYuan(rest)
-		return -fen, err
-	}
-	return parseYuan(s)
-}
-
-func allDigits(s string) bool {
-	for _, c := range s {
-		if c < '0' || c > '9' {
-			return false
-		}
-	}
-	return true
-}
-
-// yuan formats fen as yuan with two decimals, the inverse of parseSignedYuan.
-func yuan(fen int64) string {
-	sign := ""
-	magnitude := uint64(fen)
-	if fen < 0 {
-		sign, magnitude = "-", -magnitude // Two's complement: exact even for math.MinInt64.
-	}
-	return fmt.Sprintf("%s%d.%02d", sign, magnitude/100, magnitude%100)
-}
+func parseSignedYuan(s string) (int64, error) { return scen.ParseYuan(s) }
