@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"huigong/engine/internal/simkit"
 	"math/rand/v2"
-	goruntime "runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -232,7 +232,7 @@ func Run(cfg Config) (Stats, error) {
 	s.stats.Notes = s.notes.count
 	s.notes.mu.Unlock()
 	if s.rt != nil {
-		if cerr := within(closeTimeout, s.rt.Close); err == nil && cerr != nil {
+		if cerr := simkit.Within(closeTimeout, s.rt.Close); err == nil && cerr != nil {
 			err = fmt.Errorf("close: %w", cerr)
 		}
 	}
@@ -250,37 +250,17 @@ func (s *sim) logf(format string, args ...any) {
 
 func (s *sim) now() int64 { return s.clock.Load() }
 
-// open opens the journal and the runtime over the disk. Now and then a crash strikes at one
-// of the fsyncs of the journal's recovery; the next open must recover the same state.
+// open opens the journal and the runtime over the disk; the journal may first meet a crash
+// during its recovery (simkit.OpenJournal).
 func (s *sim) open() error {
-	if s.faults.IntN(100) < 10 {
-		s.tfs.Arm(1+s.faults.IntN(2), s.fs.Crash)
-		j, err := s.openJournal()
-		if !s.tfs.Disarm() {
-			if err != nil {
-				return err
-			}
-			return s.openRuntime(j)
-		}
+	j, crashed, err := simkit.OpenJournal(s.tfs, s.fs, s.faults, segmentBytes)
+	if crashed {
 		s.stats.RecoveryCrashes++
-		if err == nil {
-			j.Close()
-			return errors.New("journal opened though the disk crashed during its recovery")
-		}
 	}
-	j, err := s.openJournal()
 	if err != nil {
 		return err
 	}
 	return s.openRuntime(j)
-}
-
-func (s *sim) openJournal() (*journal.FileJournal, error) {
-	j, err := journal.Open("journal", journal.Options{FS: s.tfs, SegmentBytes: segmentBytes})
-	if err != nil {
-		return nil, fmt.Errorf("open journal: %w", err)
-	}
-	return j, nil
 }
 
 func (s *sim) openRuntime(j *journal.FileJournal) error {
@@ -482,7 +462,7 @@ func (s *sim) runRound(reqs []request, p roundPlan) ([]request, error) {
 				acked++
 			}
 		case <-timeout.C:
-			return nil, fmt.Errorf("round: %d of %d requests answered after %v (fault %s)\n%s", returned, len(reqs), roundTimeout, p.fault, goroutines())
+			return nil, fmt.Errorf("round: %d of %d requests answered after %v (fault %s)\n%s", returned, len(reqs), roundTimeout, p.fault, simkit.Goroutines())
 		}
 	}
 	if !injected {
@@ -522,7 +502,7 @@ func (s *sim) runRound(reqs []request, p roundPlan) ([]request, error) {
 
 	// Restart. After a crash the old runtime's handles are fenced off the disk and its journal
 	// fails; Close must still return, though with that failure.
-	if err := within(closeTimeout, rt.Close); errors.Is(err, errTimeout) || (err != nil && p.fault == faultCleanRestart) {
+	if err := simkit.Within(closeTimeout, rt.Close); errors.Is(err, simkit.ErrTimeout) || (err != nil && p.fault == faultCleanRestart) {
 		return nil, fmt.Errorf("close before restart (%s): %w", p.fault, err)
 	}
 	s.rt = nil
@@ -741,11 +721,11 @@ func (s *sim) finish() error {
 	if err != nil {
 		return err
 	}
-	if err := within(closeTimeout, s.rt.Close); err != nil {
+	if err := simkit.Within(closeTimeout, s.rt.Close); err != nil {
 		return fmt.Errorf("last close: %w", err)
 	}
 	s.rt = nil
-	j, err := s.openJournal()
+	j, err := simkit.Journal(s.tfs, segmentBytes)
 	if err != nil {
 		return err
 	}
@@ -865,24 +845,4 @@ func describe(c *welfare.Command) string {
 		return fmt.Sprintf("%s program %d by %d", name, c.ProgramID, c.Officer)
 	}
 	return fmt.Sprintf("%s order %d member %d payment %d", name, c.OrderID, c.MemberID, c.PaymentRef)
-}
-
-var errTimeout = errors.New("shardsim: timed out")
-
-// goroutines is a dump of every goroutine, for a run that hangs.
-func goroutines() string {
-	buf := make([]byte, 1<<20)
-	return string(buf[:goruntime.Stack(buf, true)])
-}
-
-// within runs fn and gives up waiting for it after d.
-func within(d time.Duration, fn func() error) error {
-	done := make(chan error, 1)
-	go func() { done <- fn() }()
-	select {
-	case err := <-done:
-		return err
-	case <-time.After(d):
-		return fmt.Errorf("%w: did not return in %v", errTimeout, d)
-	}
 }

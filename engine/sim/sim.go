@@ -3,8 +3,8 @@ package sim
 import (
 	"errors"
 	"fmt"
+	"huigong/engine/internal/simkit"
 	"math/rand/v2"
-	goruntime "runtime"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -160,7 +160,7 @@ func Run(cfg Config) (Stats, error) {
 	err := s.run()
 	s.stats.WorkloadHash = s.workloadHash
 	if s.rt != nil {
-		if cerr := within(closeTimeout, s.rt.Close); err == nil && cerr != nil {
+		if cerr := simkit.Within(closeTimeout, s.rt.Close); err == nil && cerr != nil {
 			err = fmt.Errorf("close: %w", cerr)
 		}
 	}
@@ -178,38 +178,17 @@ func (s *sim) logf(format string, args ...any) {
 
 func (s *sim) now() int64 { return s.clock.Load() }
 
-// open opens the journal and the runtime over the disk. Now and then a crash strikes at one
-// of the fsyncs of the journal's recovery (the cut of a torn tail, the syncs of Open); the
-// next open must recover the same state.
+// open opens the journal and the runtime over the disk; the journal may first meet a crash
+// during its recovery (simkit.OpenJournal).
 func (s *sim) open() error {
-	if s.faults.IntN(100) < 10 {
-		s.tfs.Arm(1+s.faults.IntN(2), s.fs.Crash)
-		j, err := s.openJournal()
-		if !s.tfs.Disarm() {
-			if err != nil {
-				return err
-			}
-			return s.openRuntime(j)
-		}
+	j, crashed, err := simkit.OpenJournal(s.tfs, s.fs, s.faults, segmentBytes)
+	if crashed {
 		s.stats.RecoveryCrashes++
-		if err == nil {
-			j.Close()
-			return errors.New("journal opened though the disk crashed during its recovery")
-		}
 	}
-	j, err := s.openJournal()
 	if err != nil {
 		return err
 	}
 	return s.openRuntime(j)
-}
-
-func (s *sim) openJournal() (*journal.FileJournal, error) {
-	j, err := journal.Open("journal", journal.Options{FS: s.tfs, SegmentBytes: segmentBytes})
-	if err != nil {
-		return nil, fmt.Errorf("open journal: %w", err)
-	}
-	return j, nil
 }
 
 func (s *sim) openRuntime(j *journal.FileJournal) error {
@@ -310,7 +289,7 @@ func (s *sim) run() error {
 		return err
 	}
 	// A last clean restart: the recovered state must equal the model once more.
-	if err := within(closeTimeout, s.rt.Close); err != nil {
+	if err := simkit.Within(closeTimeout, s.rt.Close); err != nil {
 		return fmt.Errorf("final close: %w", err)
 	}
 	s.rt = nil
@@ -423,7 +402,7 @@ func (s *sim) runRound(reqs []request, p roundPlan) error {
 				acked++
 			}
 		case <-timeout.C:
-			return fmt.Errorf("round: %d of %d requests answered after %v (fault %s)\n%s", returned, len(reqs), roundTimeout, f, goroutines())
+			return fmt.Errorf("round: %d of %d requests answered after %v (fault %s)\n%s", returned, len(reqs), roundTimeout, f, simkit.Goroutines())
 		}
 	}
 	if !injected {
@@ -459,7 +438,7 @@ func (s *sim) runRound(reqs []request, p roundPlan) error {
 
 	// Restart. After a crash the old runtime's handles are fenced off the disk and its journal
 	// fails; Close must still return, though with that failure.
-	if err := within(closeTimeout, rt.Close); errors.Is(err, errTimeout) || (err != nil && f == faultCleanRestart) {
+	if err := simkit.Within(closeTimeout, rt.Close); errors.Is(err, simkit.ErrTimeout) || (err != nil && f == faultCleanRestart) {
 		return fmt.Errorf("close before restart (%s): %w", f, err)
 	}
 	s.rt = nil
@@ -827,24 +806,4 @@ func describe(c *shardledger.Command) string {
 		return fmt.Sprintf("account %+v", c.Ledger.Account)
 	}
 	return fmt.Sprintf("transfer %+v", c.Ledger.Transfer)
-}
-
-var errTimeout = errors.New("sim: timed out")
-
-// goroutines is a dump of every goroutine, for a run that hangs.
-func goroutines() string {
-	buf := make([]byte, 1<<20)
-	return string(buf[:goruntime.Stack(buf, true)])
-}
-
-// within runs fn and gives up waiting for it after d.
-func within(d time.Duration, fn func() error) error {
-	done := make(chan error, 1)
-	go func() { done <- fn() }()
-	select {
-	case err := <-done:
-		return err
-	case <-time.After(d):
-		return fmt.Errorf("%w: did not return in %v", errTimeout, d)
-	}
 }
