@@ -153,6 +153,16 @@ func args(f []string, n int) ([]uint64, error) {
 	return v, nil
 }
 
+// shardArgs reads n numeric arguments of a request, the first of them a shard.
+func shardArgs(rt *rtType, f []string, n int) ([]uint64, uint32, error) {
+	v, err := args(f, n)
+	if err != nil {
+		return nil, 0, err
+	}
+	shard, err := shardArg(rt, v[0])
+	return v, shard, err
+}
+
 func shardArg(rt *rtType, x uint64) (uint32, error) {
 	if x >= uint64(rt.ShardsCount()) {
 		return 0, fmt.Errorf("shard %d of %d", x, rt.ShardsCount())
@@ -235,11 +245,7 @@ func handle(rt *rtType, f []string) (string, error) {
 		return r.String(), err
 
 	case "balance":
-		v, err := args(f, 2)
-		if err != nil {
-			return "", err
-		}
-		shard, err := shardArg(rt, v[0])
+		v, shard, err := shardArgs(rt, f, 2)
 		if err != nil {
 			return "", err
 		}
@@ -255,11 +261,7 @@ func handle(rt *rtType, f []string) (string, error) {
 		return reply, err
 
 	case "lookup":
-		v, err := args(f, 2)
-		if err != nil {
-			return "", err
-		}
-		shard, err := shardArg(rt, v[0])
+		v, shard, err := shardArgs(rt, f, 2)
 		if err != nil {
 			return "", err
 		}
@@ -275,11 +277,7 @@ func handle(rt *rtType, f []string) (string, error) {
 		return reply, err
 
 	case "count":
-		v, err := args(f, 1)
-		if err != nil {
-			return "", err
-		}
-		shard, err := shardArg(rt, v[0])
+		_, shard, err := shardArgs(rt, f, 1)
 		if err != nil {
 			return "", err
 		}
@@ -290,11 +288,7 @@ func handle(rt *rtType, f []string) (string, error) {
 		return reply, err
 
 	case "dump":
-		v, err := args(f, 1)
-		if err != nil {
-			return "", err
-		}
-		shard, err := shardArg(rt, v[0])
+		_, shard, err := shardArgs(rt, f, 1)
 		if err != nil {
 			return "", err
 		}
