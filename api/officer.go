@@ -269,6 +269,16 @@ func (s *Server) registerOfficer() {
 
 // officerOf checks the caller may act on the path's union: it is the token's union, and the
 // union's register lists the caller as an officer.
+// officerProgramOf is officerOf for the routes under a program: it also reads :program.
+func (s *Server) officerProgramOf(c *fiber.Ctx) (welfare.UnionID, welfare.OfficerID, uint64, error) {
+	u, officer, err := s.officerOf(c)
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	id, err := idParam(c, "program")
+	return u, officer, id, err
+}
+
 func (s *Server) officerOf(c *fiber.Ctx) (welfare.UnionID, welfare.OfficerID, error) {
 	cl := caller(c).Claims
 	u, err := idParam(c, "union")
@@ -467,11 +477,7 @@ func (s *Server) officerPrograms(c *fiber.Ctx) error {
 }
 
 func (s *Server) officerProgram(c *fiber.Ctx) error {
-	u, _, err := s.officerOf(c)
-	if err != nil {
-		return err
-	}
-	id, err := idParam(c, "program")
+	u, _, id, err := s.officerProgramOf(c)
 	if err != nil {
 		return err
 	}
@@ -581,11 +587,7 @@ func categoryList() string {
 }
 
 func (s *Server) officerPatchProgram(c *fiber.Ctx) error {
-	u, officer, err := s.officerOf(c)
-	if err != nil {
-		return err
-	}
-	id, err := idParam(c, "program")
+	u, officer, id, err := s.officerProgramOf(c)
 	if err != nil {
 		return err
 	}
@@ -637,11 +639,7 @@ func (s *Server) officerPatchProgram(c *fiber.Ctx) error {
 // officerProgramCommand approves or revokes a program.
 func (s *Server) officerProgramCommand(kind welfare.CommandKind, action string) fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		u, officer, err := s.officerOf(c)
-		if err != nil {
-			return err
-		}
-		id, err := idParam(c, "program")
+		u, officer, id, err := s.officerProgramOf(c)
 		if err != nil {
 			return err
 		}
@@ -657,11 +655,7 @@ func (s *Server) officerProgramCommand(kind welfare.CommandKind, action string) 
 }
 
 func (s *Server) officerIssue(c *fiber.Ctx) error {
-	u, officer, err := s.officerOf(c)
-	if err != nil {
-		return err
-	}
-	id, err := idParam(c, "program")
+	u, officer, id, err := s.officerProgramOf(c)
 	if err != nil {
 		return err
 	}
@@ -755,11 +749,7 @@ func refusalSummary(refused []welfare.MemberResult) string {
 }
 
 func (s *Server) officerReport(c *fiber.Ctx) error {
-	u, _, err := s.officerOf(c)
-	if err != nil {
-		return err
-	}
-	id, err := idParam(c, "program")
+	u, _, id, err := s.officerProgramOf(c)
 	if err != nil {
 		return err
 	}
