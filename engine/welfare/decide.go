@@ -354,17 +354,11 @@ func (d *decider) createProgram(p *Program, officer OfficerID) Result {
 		}
 		return Result{Code: ExistsWithDifferentFields}
 	}
-	switch {
-	case p.Category == 0 || p.Category > categoryLast:
+	if p.Category == 0 || p.Category > categoryLast {
 		return Result{Code: InvalidCategory}
-	case p.AmountPerMemberFen < 0:
-		return Result{Code: InvalidAmount}
-	case p.FromNanos >= p.ToNanos:
-		return Result{Code: InvalidWindow}
-	case p.ToNanos <= d.now:
-		return Result{Code: OutsideWindow}
-	case p.Category == CategoryFestival && !d.s.config.overlapsFestival(p.FromNanos, p.ToNanos):
-		return Result{Code: OutsideCalendar}
+	}
+	if code := d.checkTerms(p.Category, p); code != OK {
+		return Result{Code: code}
 	}
 	if g := p.Gift; g != nil {
 		if g.Choose < 1 || g.Choose > len(g.Options) {
@@ -379,10 +373,7 @@ func (d *decider) createProgram(p *Program, officer OfficerID) Result {
 	np := Program{
 		ID: p.ID, UnionID: p.UnionID, Name: p.Name, Category: p.Category, AmountPerMemberFen: p.AmountPerMemberFen,
 		FromNanos: p.FromNanos, ToNanos: p.ToNanos, Status: ProgramActive, CreatedBy: officer, OwnerShard: d.s.shard,
-		Whitelist: Whitelist{
-			Categories: slices.Clone(p.Whitelist.Categories), SKUs: slices.Clone(p.Whitelist.SKUs),
-			Merchants: slices.Clone(p.Whitelist.Merchants),
-		},
+		Whitelist: p.Whitelist.clone(),
 	}
 	if p.Gift != nil {
 		np.Gift = &Gift{Choose: p.Gift.Choose, Options: slices.Clone(p.Gift.Options)}
@@ -949,4 +940,20 @@ func (d *decider) collectOwed(member MemberID, program ProgramID, account ledger
 	d.returnToBudget(p, account, take)
 	d.emit(Event{Kind: EventOwedCollected, ProgramID: program, MemberID: member, AmountFen: take})
 	return take
+}
+
+// checkTerms checks the terms a program is created or updated with: amount, window, and for a
+// festival program the calendar.
+func (d *decider) checkTerms(category Category, p *Program) Code {
+	switch {
+	case p.AmountPerMemberFen < 0:
+		return InvalidAmount
+	case p.FromNanos >= p.ToNanos:
+		return InvalidWindow
+	case p.ToNanos <= d.now:
+		return OutsideWindow
+	case category == CategoryFestival && !d.s.config.overlapsFestival(p.FromNanos, p.ToNanos):
+		return OutsideCalendar
+	}
+	return OK
 }

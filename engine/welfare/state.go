@@ -1,6 +1,8 @@
 package welfare
 
 import (
+	"slices"
+
 	"huigong/engine/ledger"
 	"huigong/engine/stock"
 )
@@ -147,6 +149,10 @@ func (w *Whitelist) Allows(category string, sku SKUID, merchant MerchantID) bool
 	return (len(w.Categories) == 0 || contains(w.Categories, category)) &&
 		(len(w.SKUs) == 0 || contains(w.SKUs, sku)) &&
 		(len(w.Merchants) == 0 || contains(w.Merchants, merchant))
+}
+
+func (w Whitelist) clone() Whitelist {
+	return Whitelist{Categories: slices.Clone(w.Categories), SKUs: slices.Clone(w.SKUs), Merchants: slices.Clone(w.Merchants)}
 }
 
 // Gift is a gift package: the member chooses Choose of Options.

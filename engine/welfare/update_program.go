@@ -30,21 +30,13 @@ func (d *decider) updateProgram(p *Program, officer OfficerID) Result {
 		return Result{Code: ProgramNotActive}
 	case len(e.Members) > 0 || e.IssuedFen > 0:
 		return Result{Code: ProgramHasIssued}
-	case p.AmountPerMemberFen < 0:
-		return Result{Code: InvalidAmount}
-	case p.FromNanos >= p.ToNanos:
-		return Result{Code: InvalidWindow}
-	case p.ToNanos <= d.now:
-		return Result{Code: OutsideWindow}
-	case e.Category == CategoryFestival && !d.s.config.overlapsFestival(p.FromNanos, p.ToNanos):
-		return Result{Code: OutsideCalendar}
+	}
+	if code := d.checkTerms(e.Category, p); code != OK {
+		return Result{Code: code}
 	}
 	np := Program{
 		ID: e.ID, Name: p.Name, AmountPerMemberFen: p.AmountPerMemberFen, FromNanos: p.FromNanos, ToNanos: p.ToNanos,
-		Whitelist: Whitelist{
-			Categories: slices.Clone(p.Whitelist.Categories), SKUs: slices.Clone(p.Whitelist.SKUs),
-			Merchants: slices.Clone(p.Whitelist.Merchants),
-		},
+		Whitelist: p.Whitelist.clone(),
 	}
 	d.emit(Event{Kind: EventProgramUpdated, Program: &np, Officer: officer})
 	return Result{}
