@@ -64,6 +64,7 @@ type shard[C, R any] struct {
 	durableIndex uint64
 	durableLSN   uint64
 	onDurableFn  func(lsn uint64, err error)
+	ender        BatchEnder // the machine, when it wants to know a batch's end
 }
 
 func newShard[C, R any](rt *Runtime[C, R], id uint32, m Machine[C, R]) *shard[C, R] {
@@ -75,6 +76,8 @@ func newShard[C, R any](rt *Runtime[C, R], id uint32, m Machine[C, R]) *shard[C,
 		sendCounts: make([]uint64, rt.opts.ShardsCount),
 	}
 	s.onDurableFn = s.onDurable
+	s.ender, _ = m.(BatchEnder)
+	s.batch.ShardsCount = uint32(rt.opts.ShardsCount)
 	return s
 }
 
@@ -186,7 +189,6 @@ func (s *shard[C, R]) runBatch(first *request[C, R]) {
 	s.lastNowNanos = now
 	b := &s.batch
 	b.reset(s.id, now)
-	b.ShardsCount = uint32(s.rt.opts.ShardsCount)
 	s.delta.reset()
 
 	s.machine.Tick(b)
@@ -196,8 +198,8 @@ func (s *shard[C, R]) runBatch(first *request[C, R]) {
 		s.machine.Execute(b, r.cmds, r.results)
 		commands += len(r.cmds)
 	}
-	if ender, ok := s.machine.(BatchEnder); ok {
-		ender.EndBatch(b)
+	if s.ender != nil {
+		s.ender.EndBatch(b)
 	}
 	for _, m := range b.sends {
 		s.sendCounts[m.to]++
@@ -307,8 +309,8 @@ func (s *shard[C, R]) takeInbox(b *Batch) []seqMark {
 		it := &s.taken[i]
 		if it.ack {
 			if len(s.env.outbox[it.from]) > 0 && s.env.outbox[it.from][0].seq <= it.seq {
+				// applyDelta trims the outbox at the end of the batch, as replay does.
 				s.delta.acked = append(s.delta.acked, seqMark{shard: it.from, seq: it.seq})
-				s.env.trim(it.from, it.seq)
 			}
 			continue
 		}
