@@ -479,8 +479,16 @@ func minCostFlow(need []int64, cands []candidate, eligible [][]bool) ([][]int64,
 // sendToSKUShards sends one message per SKU shard about the order's lines (all lines, or those
 // whose index only keeps), and returns how many shards were sent to.
 func (d *decider) sendToSKUShards(o *Order, kind byte, only func(l *OrderLine) bool) int {
-	shards := 0
-	for s := uint32(0); s < d.s.shardsCount; s++ {
+	// The SKU shards the lines name, in shard order: an order has a few lines, the engine may
+	// have thousands of shards.
+	var shards []uint32
+	for i := range o.Lines {
+		if l := &o.Lines[i]; !slices.Contains(shards, l.Shard) && (only == nil || only(l)) {
+			shards = append(shards, l.Shard)
+		}
+	}
+	slices.Sort(shards)
+	for _, s := range shards {
 		var lines []stockLine
 		for i := range o.Lines {
 			l := &o.Lines[i]
@@ -489,13 +497,9 @@ func (d *decider) sendToSKUShards(o *Order, kind byte, only func(l *OrderLine) b
 					MerchantID: l.MerchantID, Category: l.Category})
 			}
 		}
-		if len(lines) == 0 {
-			continue
-		}
-		shards++
 		d.send(s, d.stockMessageBytes(kind, &stockMessage{Order: o.ID, Member: o.MemberID, Union: o.UnionID, Lines: lines}))
 	}
-	return shards
+	return len(shards)
 }
 
 func (d *decider) send(to uint32, payload []byte) {
