@@ -204,10 +204,10 @@ func RestoreSnapshot(src []byte) (*Ledger, int, error) {
 		a.CreditsPostedFen = int64(le.Uint64(b[43:]))
 		a.TimestampNanos = int64(le.Uint64(b[51:]))
 		b = b[accountBytes:]
-		if _, dup := l.accountIndex[a.ID]; dup {
+		if _, dup := l.accountPos(a.ID); dup {
 			return bad("duplicate account")
 		}
-		l.accountIndex[a.ID] = l.accounts.add(acc)
+		l.addAccount(acc)
 	}
 	if len(b) < 8 {
 		return bad("transfer count")

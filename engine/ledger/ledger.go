@@ -10,7 +10,7 @@ import (
 // owns it, as the shard runtime's loop does.
 type Ledger struct {
 	accounts     accountStore
-	accountIndex map[AccountID]int32
+	accountIndex idIndex
 	transfers    transferStore
 	deadlines    deadlineHeap
 
@@ -24,14 +24,34 @@ type Ledger struct {
 // New returns an empty ledger.
 func New() *Ledger {
 	return &Ledger{
-		accountIndex: make(map[AccountID]int32),
+		accountIndex: newIDIndex(),
 		transfers:    newTransferStore(),
 	}
 }
 
+// accountPos is the position of account id in the store.
+func (l *Ledger) accountPos(id AccountID) (int32, bool) {
+	pos, ok := l.accountIndex.get(uint64(id))
+	return int32(pos), ok
+}
+
+// mustAccountPos is the position of an account known to exist.
+func (l *Ledger) mustAccountPos(id AccountID) int32 {
+	pos, ok := l.accountPos(id)
+	if !ok {
+		panic("ledger: account missing from the index")
+	}
+	return pos
+}
+
+// addAccount stores a new account and indexes it.
+func (l *Ledger) addAccount(a Account) {
+	l.accountIndex.put(uint64(a.ID), uint32(l.accounts.add(a)))
+}
+
 // Account returns the account with the given id.
 func (l *Ledger) Account(id AccountID) (Account, bool) {
-	i, ok := l.accountIndex[id]
+	i, ok := l.accountPos(id)
 	if !ok {
 		return Account{}, false
 	}
@@ -211,7 +231,7 @@ func (l *Ledger) decide(nowNanos int64, c *Command, events []Event) (Result, []E
 
 func (l *Ledger) recordHistory(nowNanos int64, id TransferID, debit, credit AccountID, events []Event) []Event {
 	for _, aid := range [2]AccountID{debit, credit} {
-		a := l.accounts.at(l.accountIndex[aid])
+		a := l.accounts.at(l.mustAccountPos(aid))
 		if a.Flags&AccountHistory == 0 {
 			continue
 		}
@@ -243,7 +263,7 @@ func (l *Ledger) decideAccount(a *Account) Result {
 	case a.Kind == 0 || a.Kind > kindLast:
 		return KindInvalid
 	}
-	if i, ok := l.accountIndex[a.ID]; ok {
+	if i, ok := l.accountPos(a.ID); ok {
 		e := l.accounts.at(i)
 		switch {
 		case e.Flags != a.Flags&^AccountLinked:
@@ -317,11 +337,11 @@ func (l *Ledger) decideTransfer(nowNanos int64, t *Transfer) (Transfer, Result) 
 		return Transfer{}, r
 	}
 
-	di, ok := l.accountIndex[out.DebitAccountID]
+	di, ok := l.accountPos(out.DebitAccountID)
 	if !ok {
 		return Transfer{}, DebitAccountNotFound
 	}
-	ci, ok := l.accountIndex[out.CreditAccountID]
+	ci, ok := l.accountPos(out.CreditAccountID)
 	if !ok {
 		return Transfer{}, CreditAccountNotFound
 	}
@@ -447,11 +467,11 @@ func (l *Ledger) existsResult(r *transferRecord, t *Transfer) Result {
 func (l *Ledger) Apply(e *Event) {
 	switch e.Kind {
 	case EventAccountCreated:
-		if _, ok := l.accountIndex[e.Account.ID]; ok {
+		if _, ok := l.accountPos(e.Account.ID); ok {
 			panic(fmt.Sprintf("ledger: account %d created twice", e.Account.ID))
 		}
 		l.logUndo(undoEntry{kind: undoAccountCreated, accountID: e.Account.ID})
-		l.accountIndex[e.Account.ID] = l.accounts.add(e.Account)
+		l.addAccount(e.Account)
 	case EventTransferCreated:
 		l.applyTransfer(&e.Transfer)
 	case EventPendingExpired:
@@ -521,7 +541,7 @@ func (l *Ledger) applyTransfer(t *Transfer) {
 
 // account returns the account for writing, logging its pre-image while a chain is open.
 func (l *Ledger) account(id AccountID) *Account {
-	i, ok := l.accountIndex[id]
+	i, ok := l.accountPos(id)
 	if !ok {
 		panic(fmt.Sprintf("ledger: account %d not found", id))
 	}
@@ -635,7 +655,7 @@ func (l *Ledger) rollback() {
 		u := &l.undo[i]
 		switch u.kind {
 		case undoAccountCreated:
-			delete(l.accountIndex, u.accountID)
+			l.accountIndex.remove(uint64(u.accountID))
 			l.accounts.pop()
 		case undoAccountChanged:
 			*l.accounts.at(u.index) = u.account

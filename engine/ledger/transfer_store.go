@@ -1,10 +1,10 @@
 package ledger
 
-// transferStore is the compact index of transfers: a map from id to a position, and the
-// records in fixed-size chunks. The map's slots stay small (8-byte key, 4-byte value), so
-// growing it moves little memory, and the records never move once written.
+// transferStore is the compact index of transfers: an index from id to a position (a map with
+// small slots for client ids, pages for the engine's own), and the records in fixed-size chunks,
+// which never move once written.
 type transferStore struct {
-	index  map[TransferID]uint32
+	index  idIndex
 	chunks [][]transferRecord
 	count  int
 }
@@ -19,7 +19,7 @@ const (
 )
 
 func newTransferStore() transferStore {
-	return transferStore{index: make(map[TransferID]uint32)}
+	return transferStore{index: newIDIndex()}
 }
 
 func (s *transferStore) len() int { return s.count }
@@ -30,7 +30,7 @@ func (s *transferStore) at(pos uint32) *transferRecord {
 
 // get returns a copy of the record of id.
 func (s *transferStore) get(id TransferID) (transferRecord, bool) {
-	pos, ok := s.index[id]
+	pos, ok := s.index.get(uint64(id))
 	if !ok {
 		return transferRecord{}, false
 	}
@@ -38,13 +38,14 @@ func (s *transferStore) get(id TransferID) (transferRecord, bool) {
 }
 
 func (s *transferStore) has(id TransferID) bool {
-	_, ok := s.index[id]
+	_, ok := s.index.get(uint64(id))
 	return ok
 }
 
 // set replaces the record of an existing id.
 func (s *transferStore) set(id TransferID, r transferRecord) {
-	*s.at(s.index[id]) = r
+	pos, _ := s.index.get(uint64(id))
+	*s.at(pos) = r
 }
 
 // insert adds the record of a new id at the end.
@@ -58,18 +59,18 @@ func (s *transferStore) insert(id TransferID, r transferRecord) {
 	pos := uint32(s.count)
 	r.id = id
 	*s.at(pos) = r
-	s.index[id] = pos
+	s.index.put(uint64(id), pos)
 	s.count++
 }
 
 // removeLast takes back the newest insert, which must be of id: a linked chain's rollback
 // undoes inserts newest first.
 func (s *transferStore) removeLast(id TransferID) {
-	pos, ok := s.index[id]
+	pos, ok := s.index.get(uint64(id))
 	if !ok || int(pos) != s.count-1 {
 		panic("ledger: rollback of a transfer that is not the newest")
 	}
-	delete(s.index, id)
+	s.index.remove(uint64(id))
 	s.count--
 	*s.at(pos) = transferRecord{}
 }
