@@ -69,6 +69,8 @@ type Verifier struct {
 	keys    map[string]ed25519.PublicKey
 	refused map[string]bool // key ids this server refuses, such as the dev key outside --demo
 	now     func() time.Time
+	// sessions checks this server's own session tokens; nil refuses them.
+	sessions *Sessions
 
 	mu    sync.Mutex
 	cache map[string]*Claims
@@ -93,9 +95,43 @@ var (
 	ErrTokenInvalid = errors.New("token invalid")
 )
 
-// Verify returns the claims of a valid token.
+// valid checks that the claims name a subject and what their role needs.
+func (c *Claims) valid() error {
+	if c.SubjectID() == 0 {
+		return fmt.Errorf("%w: no subject", ErrTokenInvalid)
+	}
+	switch c.Role {
+	case RoleMember, RoleOfficer:
+		if c.Union == 0 {
+			return fmt.Errorf("%w: %s without a union", ErrTokenInvalid, c.Role)
+		}
+	case RoleKeeper:
+		if c.Point == 0 {
+			return fmt.Errorf("%w: keeper without a pickup point", ErrTokenInvalid)
+		}
+	case RoleFederation, RoleModule:
+	default:
+		return fmt.Errorf("%w: role %q", ErrTokenInvalid, c.Role)
+	}
+	return nil
+}
+
+// WithSessions has the verifier accept this server's sessions as well, and POST
+// /api/v1/session issue them; without it, sessions are refused.
+func (v *Verifier) WithSessions(s *Sessions) *Verifier {
+	v.sessions = s
+	return v
+}
+
+// Verify returns the claims of a valid token: a platform token or a session.
 func (v *Verifier) Verify(token string) (*Claims, error) {
 	now := v.now()
+	if IsSession(token) {
+		if v.sessions == nil {
+			return nil, fmt.Errorf("%w: this server issues no sessions", ErrTokenInvalid)
+		}
+		return v.sessions.Check(token, now)
+	}
 	v.mu.Lock()
 	c, ok := v.cache[token]
 	v.mu.Unlock()
@@ -126,21 +162,11 @@ func (v *Verifier) Verify(token string) (*Claims, error) {
 		}
 		return nil, fmt.Errorf("%w: %v", ErrTokenInvalid, err)
 	}
-	if !parsed.Valid || claims.SubjectID() == 0 {
+	if !parsed.Valid {
 		return nil, ErrTokenInvalid
 	}
-	switch claims.Role {
-	case RoleMember, RoleOfficer:
-		if claims.Union == 0 {
-			return nil, fmt.Errorf("%w: %s without a union", ErrTokenInvalid, claims.Role)
-		}
-	case RoleKeeper:
-		if claims.Point == 0 {
-			return nil, fmt.Errorf("%w: keeper without a pickup point", ErrTokenInvalid)
-		}
-	case RoleFederation, RoleModule:
-	default:
-		return nil, fmt.Errorf("%w: role %q", ErrTokenInvalid, claims.Role)
+	if err := claims.valid(); err != nil {
+		return nil, err
 	}
 	v.mu.Lock()
 	if len(v.cache) >= verifiedTokensMax {

@@ -78,7 +78,7 @@ func newHarness(t testing.TB) *harness {
 	h.issuer = api.NewIssuer("test", testPriv)
 	h.server = api.New(api.Deps{
 		Engine: h.engine, Fulfilment: mall.NewFulfilment(h.engine, h.codes), Codes: h.codes,
-		Tokens:    api.NewVerifier(map[string]ed25519.PublicKey{"test": testPub}, nil, h.wall),
+		Tokens:    h.verifier(),
 		Merchants: keys, Audit: h.audit, Now: h.wall,
 	})
 	loader := openapi3.NewLoader()
@@ -92,6 +92,18 @@ func newHarness(t testing.TB) *harness {
 	}
 	h.doc = doc
 	return h
+}
+
+// testSessionSecret is the harness server's session secret.
+var testSessionSecret = bytes.Repeat([]byte{5}, api.SessionSecretBytesMin)
+
+// verifier checks the harness issuer's tokens and the sessions made from them.
+func (h *harness) verifier() *api.Verifier {
+	sessions, err := api.NewSessions(testSessionSecret, 0)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return api.NewVerifier(map[string]ed25519.PublicKey{"test": testPub}, nil, h.wall).WithSessions(sessions)
 }
 
 func (h *harness) wall() time.Time { return time.Unix(0, h.now.Load()) }

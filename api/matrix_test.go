@@ -336,6 +336,7 @@ func mxKeyed(p string, body any) func(*mxRig, mxCaller) mxRequest {
 // The columns:               anon memA memA2 memB offA offB fed keepA keepB module merA merB
 const (
 	mxPublic     = "ok   ok   ok    ok   ok   ok   ok  ok    ok    ok     ok   ok"
+	mxTokens     = "401  ok   ok    ok   ok   ok   ok  ok    ok    ok     401  401"
 	mxWorkers    = "401  ok   ok    ok   403  403  403 403   403   403    401  401"
 	mxOwnOrder   = "401  ok   404   404  403  403  403 403   403   403    401  401"
 	mxOfficers   = "401  403  403   403  ok   403  403 403   403   403    401  401"
@@ -426,6 +427,8 @@ func mxTable() []mxRow {
 			return mxRequest{path: fmt.Sprintf("/api/v1/partner/deliveries/%d/ship", r.shipDelivery)}
 		}},
 		{"GET /api/v1/partner/statements", mxMerchants, false, mxPath("/api/v1/partner/statements?from=2026-02-01&to=2026-03-01")},
+
+		{"POST /api/v1/session", mxTokens, false, mxPath("/api/v1/session")},
 
 		{"POST /api/v1/awards", mxModules, true, mxKeyed("/api/v1/awards", map[string]any{"union_id": mxUnion, "member_id": mxMember,
 			"program_id": mxActivity, "activity": "quiz", "amount": "1.00"})},

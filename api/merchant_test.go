@@ -2,7 +2,6 @@ package api_test
 
 import (
 	"context"
-	"crypto/ed25519"
 	"encoding/json"
 	"net/http"
 	"strconv"
@@ -40,7 +39,7 @@ func newPartnerRig(t *testing.T, o api.WebhookOptions) *partnerRig {
 	}
 	h.server = api.New(api.Deps{
 		Engine: h.engine, Fulfilment: r.ful, Codes: h.codes,
-		Tokens:    api.NewVerifier(map[string]ed25519.PublicKey{"test": testPub}, nil, h.wall),
+		Tokens:    h.verifier(),
 		Merchants: keys, Audit: h.audit, Now: h.wall, Webhooks: r.hooks,
 	})
 	ctx, cancel := context.WithCancel(context.Background())

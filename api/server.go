@@ -117,6 +117,7 @@ func New(d Deps) *Server {
 	// recover, so without this one bad request would stop the whole server.
 	s.app.Use(recover.New())
 	s.registerOps()
+	s.registerSession()
 	s.registerWorker()
 	s.registerOfficer()
 	s.registerFederation()

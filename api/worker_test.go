@@ -1,7 +1,6 @@
 package api_test
 
 import (
-	"crypto/ed25519"
 	"fmt"
 	"net/http"
 	"slices"
@@ -90,7 +89,7 @@ func newShop(t *testing.T) *shop {
 		keys[id] = api.MerchantKey{KeyID: id, MerchantID: m, Secret: secret}
 	}
 	h.server = api.New(api.Deps{Engine: h.engine, Fulfilment: s.ful, Codes: h.codes,
-		Tokens: api.NewVerifier(map[string]ed25519.PublicKey{"test": testPub}, nil, h.wall), Merchants: keys, Audit: h.audit, Now: h.wall})
+		Tokens: h.verifier(), Merchants: keys, Audit: h.audit, Now: h.wall})
 	e := h.engine
 	for _, u := range []struct {
 		id      welfare.UnionID

@@ -48,7 +48,8 @@ type options struct {
 	shards   int
 	setupCap time.Duration
 	profile  string
-	warm     bool
+	tokens   string
+	mode     httpsale.TokenMode
 }
 
 func parse(args []string, stderr io.Writer) (options, error) {
@@ -65,13 +66,17 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.out, "out", "bench/results/latest.json", "where the JSON goes (empty: nowhere)")
 	fs.StringVar(&o.dir, "dir", "", "where the servers' and the journal's temporary directories go (default: the system's temp dir)")
 	fs.IntVar(&o.shards, "shards", hgsale.ShardsDefault, "huigong's shards")
-	fs.BoolVar(&o.warm, "warm-tokens", false, "huigong-http: verify every member's token before the sale opens (members who opened the app before it), so the server's token cache is warm")
+	fs.StringVar(&o.tokens, "tokens", string(httpsale.SessionTokens), "what members send as their bearer token over HTTP: session (a session of the server, opened before the sale, checked with a MAC) or platform (the platform's Ed25519 token, which the server has not seen: a signature check per order)")
 	fs.StringVar(&o.profile, "cpuprofile", "", "a directory to write each design's CPU profile of its attempts to (DESIGN.pprof; clients and in-process servers included)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
 	if fs.NArg() > 0 {
 		return o, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	var err error
+	if o.mode, err = httpsale.ParseTokenMode(o.tokens); err != nil {
+		return o, err
 	}
 	if err := o.cfg.Validate(); err != nil {
 		return o, err
@@ -118,7 +123,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}
 
 	rep := report.New(o.cfg, o.dir)
-	rep.Workload.WarmTokens = o.warm
+	rep.Workload.Tokens = string(o.mode)
 	fmt.Fprintf(stderr, "bench-compare: %d members, %d SKU(s) of %d units, limit 1 per member, %d clients, cap %v per design\n",
 		o.cfg.Members, o.cfg.SKUs, o.cfg.Units, o.cfg.Clients, o.cfg.Cap)
 	fmt.Fprintf(stderr, "bench-compare: %s, %s, load average %.2f\n", rep.Machine, runtime.Version(), rep.LoadBefore)
@@ -184,9 +189,9 @@ func runDesign(ctx context.Context, o options, name string, tokens *httpsale.Tok
 	case "huigong-inprocess":
 		d = &hgsale.InProcess{Dir: o.dir, Shards: o.shards}
 	case "huigong-http":
-		d = &httpsale.API{Dir: o.dir, Shards: o.shards, Tokens: tokens, WarmTokens: o.warm}
+		d = &httpsale.API{Dir: o.dir, Shards: o.shards, Tokens: tokens, TokenMode: o.mode}
 	case "fiber-bare":
-		d = &httpsale.FiberBare{Tokens: tokens}
+		d = &httpsale.FiberBare{Tokens: tokens, TokenMode: o.mode}
 	case "sql-rowlock":
 		pg, err := startPG()
 		if err != nil {

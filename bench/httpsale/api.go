@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"runtime"
 	"time"
 
 	"huigong/api"
@@ -33,19 +32,18 @@ func APIHasOrders() bool {
 // API is huigong over HTTP: the engine of hgsale (file journal, fdatasync) behind the real
 // Fiber app of api/, serving on a loopback port, with members placing orders with their tokens
 // (signed with a benchmark key that the server's verifier trusts) and an Idempotency-Key each.
-// Every request pays for what a real one does: the token's signature check (each member comes
-// once, so the verifier's cache does not help, unless WarmTokens), the JSON, the rate limiter,
-// the idempotency table and the checkout's wait for durability.
+// Every request pays for what a real one does: the check of the member's session (or, with
+// PlatformTokens, of the platform token's signature: each member comes once, so the verifier's
+// cache does not help), the JSON, the rate limiter, the idempotency table and the checkout's
+// wait for durability.
 type API struct {
 	// Dir is where the journal's temporary directory is made; Shards the engine's shards.
 	Dir    string
 	Shards int
 	// Tokens are the members' tokens. Nil signs its own.
 	Tokens *Tokens
-	// WarmTokens verifies every member's token before the sale opens, as if each member had
-	// opened the app before 10:00: the server's verifier then finds each token in its cache.
-	// Off, every order carries a token the server has not seen (each member comes once).
-	WarmTokens bool
+	// TokenMode is what members send: a session (the default) or the platform's token.
+	TokenMode TokenMode
 
 	cfg    workload.Config
 	tmp    string
@@ -71,7 +69,14 @@ func (d *API) Setup(ctx context.Context, cfg workload.Config) error {
 		d.Tokens = NewTokens("api")
 	}
 	var err error
-	if d.tokens, err = d.Tokens.Sign(cfg); err != nil {
+	if d.TokenMode == "" {
+		d.TokenMode = SessionTokens
+	}
+	if d.tokens, err = d.Tokens.Bearer(cfg, d.TokenMode); err != nil {
+		return err
+	}
+	sessions, err := d.Tokens.Sessions()
+	if err != nil {
 		return err
 	}
 	if d.tmp, err = os.MkdirTemp(d.Dir, "huigong-journal-"); err != nil {
@@ -87,12 +92,7 @@ func (d *API) Setup(ctx context.Context, cfg workload.Config) error {
 	if err != nil {
 		return err
 	}
-	verifier := api.NewVerifier(map[string]ed25519.PublicKey{d.Tokens.KeyID: d.Tokens.Public}, nil, time.Now)
-	if d.WarmTokens {
-		if err := warm(verifier, d.tokens); err != nil {
-			return err
-		}
-	}
+	verifier := api.NewVerifier(map[string]ed25519.PublicKey{d.Tokens.KeyID: d.Tokens.Public}, nil, time.Now).WithSessions(sessions)
 	d.server = api.New(api.Deps{
 		Engine: d.node.Engine, Fulfilment: mall.NewFulfilment(d.node.Engine, codes), Codes: codes,
 		Tokens:    verifier,
@@ -109,30 +109,6 @@ func (d *API) Setup(ctx context.Context, cfg workload.Config) error {
 	d.client.warm(cfg.Clients, "/api/openapi.json")
 	d.node.ResetFsyncs()
 	return nil
-}
-
-// warm verifies every token once, on every core.
-func warm(v *api.Verifier, tokens []string) error {
-	workers := runtime.GOMAXPROCS(0)
-	errs := make(chan error, workers)
-	for w := 0; w < workers; w++ {
-		go func(w int) {
-			for i := w; i < len(tokens); i += workers {
-				if _, err := v.Verify(tokens[i]); err != nil {
-					errs <- fmt.Errorf("token of member %d: %w", i, err)
-					return
-				}
-			}
-			errs <- nil
-		}(w)
-	}
-	var first error
-	for range workers {
-		if err := <-errs; err != nil && first == nil {
-			first = err
-		}
-	}
-	return first
 }
 
 // Attempt places one order.

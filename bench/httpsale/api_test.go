@@ -13,12 +13,13 @@ func TestAPISmallSale(t *testing.T) {
 	if !httpsale.APIHasOrders() {
 		t.Skip("the API has no POST " + httpsale.OrdersPath + " yet")
 	}
+	modes := []httpsale.TokenMode{httpsale.SessionTokens, httpsale.PlatformTokens}
 	for i, cfg := range []workload.Config{
 		{Members: 3000, SKUs: 1, Units: 500, Clients: 16, PriceFen: 10_00, PointsFen: 100_00, Cap: time.Minute},
 		{Members: 3000, SKUs: 9, Units: 300, Clients: 16, PriceFen: 10_00, PointsFen: 100_00, Cap: time.Minute},
 	} {
 		ctx := context.Background()
-		d := &httpsale.API{Dir: t.TempDir(), Shards: 4, WarmTokens: i == 1}
+		d := &httpsale.API{Dir: t.TempDir(), Shards: 4, TokenMode: modes[i]}
 		if err := d.Setup(ctx, cfg); err != nil {
 			t.Fatal(err)
 		}

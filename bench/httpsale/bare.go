@@ -30,6 +30,8 @@ type bareAnswer struct {
 type FiberBare struct {
 	// Tokens are sent in the requests, as to the API (not checked). Nil signs its own.
 	Tokens *Tokens
+	// TokenMode is what members send, as to the API: sessions (the default) or platform tokens.
+	TokenMode TokenMode
 
 	cfg    workload.Config
 	app    *fiber.App
@@ -50,7 +52,10 @@ func (d *FiberBare) Setup(ctx context.Context, cfg workload.Config) error {
 		d.Tokens = NewTokens("bare")
 	}
 	var err error
-	if d.tokens, err = d.Tokens.Sign(cfg); err != nil {
+	if d.TokenMode == "" {
+		d.TokenMode = SessionTokens
+	}
+	if d.tokens, err = d.Tokens.Bearer(cfg, d.TokenMode); err != nil {
 		return err
 	}
 	d.bodies, d.keys = orderBodies(cfg), idempotencyKeys(cfg)

@@ -98,18 +98,78 @@ type Tokens struct {
 	KeyID  string
 	Public ed25519.PublicKey
 	issuer *api.Issuer
+	// SessionSecret is the API server's session secret.
+	SessionSecret []byte
 
 	once   sync.Once
 	tokens []string
 	err    error
 }
 
-// NewTokens returns tokens signed with a key derived from seed.
+// NewTokens returns tokens signed with a key derived from seed, and sessions with a secret
+// derived from it.
 func NewTokens(seed string) *Tokens {
 	s := sha256.Sum256([]byte("huigong bench key " + seed))
 	priv := ed25519.NewKeyFromSeed(s[:])
-	return &Tokens{KeyID: "bench", Public: priv.Public().(ed25519.PublicKey), issuer: api.NewIssuer("bench", priv)}
+	secret := sha256.Sum256([]byte("huigong bench session secret " + seed))
+	return &Tokens{KeyID: "bench", Public: priv.Public().(ed25519.PublicKey), issuer: api.NewIssuer("bench", priv), SessionSecret: secret[:]}
 }
+
+// TokenMode is what members send as their bearer token.
+type TokenMode string
+
+const (
+	// SessionTokens: each member opened a session before the sale (POST /api/v1/session, when
+	// the app's mall page opened at 09:58); every order carries it, checked with a MAC.
+	SessionTokens TokenMode = "session"
+	// PlatformTokens: every order carries the platform's Ed25519 token, which the server has not
+	// seen before (each member comes once), so each is a signature check.
+	PlatformTokens TokenMode = "platform"
+)
+
+// ParseTokenMode checks a --tokens value.
+func ParseTokenMode(s string) (TokenMode, error) {
+	switch m := TokenMode(s); m {
+	case SessionTokens, PlatformTokens:
+		return m, nil
+	}
+	return "", fmt.Errorf("--tokens %q: want %q or %q", s, SessionTokens, PlatformTokens)
+}
+
+// Bearer returns what each member sends: its platform token, or a session made from it with
+// the secret the API server is given (what POST /api/v1/session answers).
+func (t *Tokens) Bearer(cfg workload.Config, mode TokenMode) ([]string, error) {
+	tokens, err := t.Sign(cfg)
+	if err != nil || mode == PlatformTokens {
+		return tokens, err
+	}
+	sessions, err := t.Sessions()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, len(tokens))
+	now := time.Now()
+	for m := range tokens {
+		claims := memberClaims(m)
+		claims.ExpiresAt = jwt.NewNumericDate(now.Add(tokenTTL))
+		if out[m], _, err = sessions.Mint(&claims, now); err != nil {
+			return nil, fmt.Errorf("session of member %d: %w", m, err)
+		}
+	}
+	return out, nil
+}
+
+// tokenTTL is how long the members' tokens last: longer than any run.
+const tokenTTL = 2 * time.Hour
+
+// memberClaims are what member m's platform token says.
+func memberClaims(m int) api.Claims {
+	return api.Claims{Role: api.RoleMember, Union: uint64(workload.UnionID(m)),
+		RegisteredClaims: jwt.RegisteredClaims{Subject: strconv.FormatInt(workload.MemberID(m), 10)}}
+}
+
+// Sessions are the sessions of the API server the tokens are sent to.
+func (t *Tokens) Sessions() (*api.Sessions, error) { return api.NewSessions(t.SessionSecret, 0) }
 
 // Sign signs every member's token (once), valid for two hours, on every core.
 func (t *Tokens) Sign(cfg workload.Config) ([]string, error) {
@@ -124,8 +184,7 @@ func (t *Tokens) Sign(cfg workload.Config) ([]string, error) {
 			go func(w int) {
 				defer wg.Done()
 				for m := w; m < cfg.Members; m += workers {
-					tok, err := t.issuer.Sign(api.Claims{Role: api.RoleMember, Union: uint64(workload.UnionID(m)),
-						RegisteredClaims: jwt.RegisteredClaims{Subject: strconv.FormatInt(workload.MemberID(m), 10)}}, now, 2*time.Hour)
+					tok, err := t.issuer.Sign(memberClaims(m), now, tokenTTL)
 					if err != nil {
 						mu.Lock()
 						t.err = fmt.Errorf("sign token of member %d: %w", m, err)

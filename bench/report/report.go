@@ -49,8 +49,8 @@ type Workload struct {
 	PointsFen      int64   `json:"points_fen"`
 	ExpectedSold   int64   `json:"expected_sold"`
 	CapS           float64 `json:"cap_s"`
-	// WarmTokens says whether huigong-http's token cache was warmed before the sale.
-	WarmTokens bool `json:"warm_tokens"`
+	// Tokens is what members sent as their bearer token over HTTP: "session" or "platform".
+	Tokens string `json:"tokens"`
 }
 
 // Row is one design's figures.

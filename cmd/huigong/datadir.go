@@ -22,6 +22,7 @@ const (
 	snapshotsDirName  = "snapshots"
 	engineFileName    = "engine.json"
 	pickupKeyFileName = "pickup.key"
+	sessionKeyName    = "session.key"
 	devKeyFileName    = mall.DevKeyFileName
 	platformKeysName  = "platform-keys.json"
 	merchantsFileName = mall.MerchantKeysFileName

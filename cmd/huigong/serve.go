@@ -322,7 +322,15 @@ func openNode(cfg serveConfig, dir string, logger *slog.Logger) (_ *node, err er
 			logger.Warn("no token keys: every token is refused until " + platformKeysName + " names the platform's keys")
 		}
 	}
-	tokens := api.NewVerifier(platformKeys, refused, time.Now)
+	sessionSecret, err := ensureSecret(filepath.Join(dir, sessionKeyName), api.SessionSecretBytesMin)
+	if err != nil {
+		return nil, fmt.Errorf("session secret: %w", err)
+	}
+	sessions, err := api.NewSessions(sessionSecret, 0)
+	if err != nil {
+		return nil, err
+	}
+	tokens := api.NewVerifier(platformKeys, refused, time.Now).WithSessions(sessions)
 
 	if cfg.Demo {
 		if n.demo, err = ensureDemo(dir, &ef, journalEmpty, engine, logger); err != nil {
