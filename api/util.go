@@ -9,12 +9,14 @@ import (
 	"hash/fnv"
 	"io"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	fastjson "github.com/segmentio/encoding/json"
 
 	"huigong/mall"
 )
@@ -29,6 +31,24 @@ func parseUnix(s string) (time.Time, error) {
 	return time.Unix(n, 0), nil
 }
 
+// decodeFast decodes a JSON body with segmentio/encoding/json, which accepts what encoding/json does in a
+// fraction of the CPU (on a festival morning the order's JSON was the handler's largest cost),
+// and reports whether the body was one valid value with known fields only. On false, v is to
+// be decoded again by the standard library, which explains the refusal.
+func decodeFast(body []byte, v any) bool {
+	rest, err := fastjson.Parse(body, v, fastjson.DisallowUnknownFields)
+	if err != nil {
+		return false
+	}
+	// Only JSON's white space may follow the value.
+	for _, b := range rest {
+		if b != ' ' && b != '\t' && b != '\n' && b != '\r' {
+			return false
+		}
+	}
+	return true
+}
+
 // decode reads a JSON body strictly: the content type must be JSON, unknown fields and trailing
 // data are refused, and the body must fit the limit.
 func (s *Server) decode(c *fiber.Ctx, v any) error {
@@ -40,6 +60,13 @@ func (s *Server) decode(c *fiber.Ctx, v any) error {
 	if len(body) > s.deps.BodyBytesMax {
 		return fail(http.StatusRequestEntityTooLarge, codeTooLarge, fmt.Sprintf("the body is over %d bytes", s.deps.BodyBytesMax))
 	}
+	if decodeFast(body, v) {
+		return nil
+	}
+	// The standard library's decoder says what is wrong, in the words the problem codes were
+	// written for, starting again from a zero value.
+	rv := reflect.ValueOf(v).Elem()
+	rv.Set(reflect.Zero(rv.Type()))
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
