@@ -34,6 +34,16 @@ func (g *group) reset() {
 // and wakes the writer; it blocks while that group is full. done is called from the writer
 // goroutine, in Append order, except after Close: then Append calls done(0, ErrClosed) itself.
 func (j *FileJournal) Append(rec Record, done func(lsn uint64, err error)) {
+	j.AppendSequenced(rec, done)
+}
+
+// AppendSequenced is Append that reports whether the record took an LSN: false when it was
+// refused at once (too large, or the journal is closing), and done gets the error. A record
+// that took an LSN becomes durable only after every record with a smaller LSN (records are
+// written in LSN order and a failed write fails every later one), so a shard may act on another
+// shard's record as soon as it is sequenced: whatever it journals after depends on a record that
+// is durable first.
+func (j *FileJournal) AppendSequenced(rec Record, done func(lsn uint64, err error)) bool {
 	if !j.appended.Load() {
 		j.appended.Store(true)
 	}
@@ -47,7 +57,7 @@ func (j *FileJournal) Append(rec Record, done func(lsn uint64, err error)) {
 	if j.closing {
 		j.mu.Unlock()
 		done(0, ErrClosed)
-		return
+		return false
 	}
 	g := j.fill
 	wasEmpty := len(g.completions) == 0
@@ -68,6 +78,7 @@ func (j *FileJournal) Append(rec Record, done func(lsn uint64, err error)) {
 	if wasEmpty {
 		j.work.Signal()
 	}
+	return !tooLarge
 }
 
 // fillIsFull reports whether the group being filled cannot take one more record of frameBytes.

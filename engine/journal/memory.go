@@ -35,11 +35,16 @@ func NewDiscard() *MemoryJournal { return &MemoryJournal{firstLSN: 1} }
 // Append implements Journal. done is called before Append returns, unless another goroutine is
 // delivering callbacks at that moment: then that goroutine calls it, in order.
 func (m *MemoryJournal) Append(rec Record, done func(lsn uint64, err error)) {
+	m.AppendSequenced(rec, done)
+}
+
+// AppendSequenced is Append that reports whether the record took an LSN (false once closed).
+func (m *MemoryJournal) AppendSequenced(rec Record, done func(lsn uint64, err error)) bool {
 	m.mu.Lock()
 	if m.closed {
 		m.mu.Unlock()
 		done(0, ErrClosed)
-		return
+		return false
 	}
 	m.lastLSN++
 	if m.keep {
@@ -49,7 +54,7 @@ func (m *MemoryJournal) Append(rec Record, done func(lsn uint64, err error)) {
 	m.pending = append(m.pending, completion{done: done, lsn: m.lastLSN})
 	if m.delivering {
 		m.mu.Unlock()
-		return
+		return true
 	}
 	m.delivering = true
 	for len(m.pending) > 0 {
@@ -65,6 +70,7 @@ func (m *MemoryJournal) Append(rec Record, done func(lsn uint64, err error)) {
 	}
 	m.delivering = false
 	m.mu.Unlock()
+	return true
 }
 
 // Replay implements Journal. Unlike the file journal, a MemoryJournal may replay at any time: it

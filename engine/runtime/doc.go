@@ -10,8 +10,9 @@
 //
 // Cross-shard work goes as messages. A machine sends a message by naming a target shard; the
 // message is part of the sender's batch record and sits in the sender's outbox, which is shard
-// state and part of its snapshot. After the record is durable, the router hands the message to
-// the target's inbox without blocking; the target decides it in its next batch as a command. The
+// state and part of its snapshot. After the record is durable (or, with a journal that makes
+// records durable strictly in the order it sequenced them, as soon as the record is sequenced:
+// see SequencedJournal), the router hands the message to the target's inbox without blocking; the target decides it in its next batch as a command. The
 // target deduplicates by a per-(sender, receiver) sequence number, journals what it applied, and
 // acknowledges, and the acknowledgement trims the sender's outbox in the sender's next batch.
 // After a restart every message still in an outbox is delivered again.
@@ -24,6 +25,8 @@
 //     the batch; replaying the journal over the newest snapshot yields the live state.
 //   - IndexContiguous: a shard's records carry indexes 1, 2, 3, ... with no gap; recovery refuses a
 //     journal where a shard's index jumps.
+//   - MessageAfterSender: a target's record that applied a message is durable only if the
+//     sender's record that sent it is.
 //   - ExactlyOnceMessages: a message is applied by its target exactly once, in the order sent,
 //     however often it is delivered.
 //   - MonotoneTime: a shard's batch time never goes backwards, across restarts too.

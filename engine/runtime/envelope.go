@@ -4,6 +4,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
+
+	"github.com/klauspost/compress/s2"
 )
 
 // ErrCorrupt is wrapped by errors about records or snapshots that do not decode or do not fit.
@@ -94,8 +97,32 @@ func (e *envelope) trim(to uint32, seq uint64) {
 	}
 }
 
-// The record payload: a version byte, the machine's events, then the envelope delta.
-const recordFormatVersion = 1
+// The record payload: a version byte, the machine's events, then the envelope delta. Version
+// 2 (packed) is version 1's body after the version byte, compressed with S2.
+const (
+	recordFormatVersion = 1
+	recordFormatPacked  = 2
+)
+
+// packBytesMin is the smallest payload worth compressing.
+const packBytesMin = 512
+
+// packRecordPayload returns payload packed into dst when S2 saves at least a fifth of it, or
+// payload as it is. dst must not share memory with payload. A flash sale's records are most of all 8-byte ids, amounts and times with
+// their high bytes zero, the same SKU and merchant again and again: they pack to well under
+// half, and the disk, not the CPU, bounds a sale's decisions per second.
+func packRecordPayload(dst, payload []byte) []byte {
+	if len(payload) < packBytesMin || payload[0] != recordFormatVersion {
+		return payload
+	}
+	dst = slices.Grow(dst[:0], 1+s2.MaxEncodedLen(len(payload)-1))
+	dst = append(dst, recordFormatPacked)
+	packed := s2.Encode(dst[1:cap(dst)], payload[1:])
+	if 1+len(packed) > len(payload)-len(payload)/5 {
+		return payload
+	}
+	return dst[:1+len(packed)]
+}
 
 func appendRecordPayload(dst []byte, events []byte, d *batchDelta) []byte {
 	dst = append(dst, recordFormatVersion)
@@ -119,11 +146,20 @@ func appendRecordPayload(dst []byte, events []byte, d *batchDelta) []byte {
 }
 
 // decodeRecordPayload splits a record payload into the machine's events and the envelope delta.
-// The events and message payloads alias src.
+// The events and message payloads alias src (or, for a packed record, its unpacked body).
 func decodeRecordPayload(src []byte, d *batchDelta) (events []byte, err error) {
 	d.reset()
 	r := reader{b: src}
-	if v := r.u8(); v != recordFormatVersion {
+	switch v := r.u8(); v {
+	case recordFormatVersion:
+	case recordFormatPacked:
+		// The events and payloads alias the unpacked body instead.
+		body, err := s2.Decode(nil, r.b)
+		if err != nil {
+			return nil, fmt.Errorf("%w: packed record: %v", ErrCorrupt, err)
+		}
+		r.b = body
+	default:
 		return nil, fmt.Errorf("%w: record format version %d", ErrCorrupt, v)
 	}
 	events = r.bytes(int(r.u32()))

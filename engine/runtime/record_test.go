@@ -45,7 +45,65 @@ func TestRecordEventsRoundTrip(t *testing.T) {
 			}
 		})
 	}
-	if _, err := RecordEvents([]byte{recordFormatVersion + 1, 0, 0, 0, 0}); !errors.Is(err, ErrCorrupt) {
+	if _, err := RecordEvents([]byte{recordFormatPacked + 1, 0, 0, 0, 0}); !errors.Is(err, ErrCorrupt) {
 		t.Fatalf("unknown version: %v, want ErrCorrupt", err)
+	}
+}
+
+// A packed record decodes to what was packed; payloads too small or too random to gain stay as
+// they are; a packed record that does not unpack is corrupt.
+func TestPackRecordPayload(t *testing.T) {
+	zeroish := make([]byte, 4000)
+	for i := range zeroish {
+		if i%8 == 0 {
+			zeroish[i] = byte(i / 8)
+		}
+	}
+	random := make([]byte, 4000)
+	for i := range random {
+		random[i] = byte(i*2654435761>>13) ^ byte(i>>3*7919)
+	}
+	delta := batchDelta{sent: []outMessage{{to: 1, seq: 2, payload: zeroish[:600]}}, applied: []seqMark{{shard: 3, seq: 4}}}
+	var buf []byte
+	for _, tc := range []struct {
+		name       string
+		events     []byte
+		wantPacked bool
+	}{
+		{"small", []byte{1, 2, 3}, false},
+		{"compressible", zeroish, true},
+		{"random", random, false},
+		{"compressible again, into the same buffer", zeroish[8:], true},
+	} {
+		payload := appendRecordPayload(nil, tc.events, &batchDelta{})
+		if tc.name != "small" {
+			payload = appendRecordPayload(nil, tc.events, &delta)
+		}
+		packed := packRecordPayload(buf, payload)
+		if isPacked := packed[0] == recordFormatPacked; isPacked != tc.wantPacked {
+			t.Fatalf("%s: packed %v (%d of %d bytes), want %v", tc.name, isPacked, len(packed), len(payload), tc.wantPacked)
+		}
+		if tc.wantPacked {
+			buf = packed
+			if len(packed) > len(payload)/2 {
+				t.Errorf("%s: packed to %d of %d bytes", tc.name, len(packed), len(payload))
+			}
+		}
+		var d batchDelta
+		events, err := decodeRecordPayload(packed, &d)
+		if err != nil || !bytes.Equal(events, tc.events) {
+			t.Fatalf("%s: events %d bytes, %v; want %d bytes", tc.name, len(events), err, len(tc.events))
+		}
+		if tc.name != "small" && (len(d.sent) != 1 || !bytes.Equal(d.sent[0].payload, zeroish[:600]) || len(d.applied) != 1) {
+			t.Fatalf("%s: delta %+v", tc.name, d)
+		}
+		if tc.wantPacked {
+			bad := append([]byte(nil), packed...)
+			bad[len(bad)/2] ^= 0xff
+			bad = bad[:len(bad)-3]
+			if _, err := RecordEvents(bad); !errors.Is(err, ErrCorrupt) {
+				t.Fatalf("%s: a damaged packed record: %v, want ErrCorrupt", tc.name, err)
+			}
+		}
 	}
 }

@@ -26,6 +26,8 @@ type flight[C, R any] struct {
 	acks     []seqMark // senders to acknowledge, with the mark applied
 	notes    []any
 	snapshot []byte
+	// sentEarly says the messages went to their targets when the record was sequenced.
+	sentEarly bool
 }
 
 type shard[C, R any] struct {
@@ -51,6 +53,7 @@ type shard[C, R any] struct {
 	batch        Batch
 	delta        batchDelta
 	payload      []byte
+	packed       []byte // the buffer payloads are packed into
 	taken        []inItem
 	sendCounts   []uint64
 	sinceSnap    uint64
@@ -255,12 +258,26 @@ func (s *shard[C, R]) runBatch(first *request[C, R]) {
 			s.flightMu.Unlock()
 		}
 	} else {
+		sent := f.sent
+		f.sentEarly = s.rt.sequenced != nil
 		s.inflight = append(s.inflight, f)
 		s.flightMu.Unlock()
 		s.payload = appendRecordPayload(s.payload[:0], b.Events, &s.delta)
-		s.rt.opts.Journal.Append(journal.Record{
-			Shard: s.id, Index: f.index, TimeNanos: now, Payload: s.payload,
-		}, s.onDurableFn)
+		payload := s.payload
+		if !s.rt.opts.Unpacked {
+			payload = packRecordPayload(s.packed, s.payload)
+			if len(payload) > 0 && &payload[0] != &s.payload[0] {
+				s.packed = payload // keep the grown buffer; never the payload's own
+			}
+		}
+		rec := journal.Record{Shard: s.id, Index: f.index, TimeNanos: now, Payload: payload}
+		if s.rt.sequenced == nil {
+			s.rt.opts.Journal.Append(rec, s.onDurableFn)
+		} else if s.rt.sequenced.AppendSequenced(rec, s.onDurableFn) {
+			// MessageAfterSender: the record is in the journal's order, so what a target
+			// journals after taking these is durable only if this record is.
+			s.send(sent)
+		}
 	}
 	if s.rt.opts.Observe != nil {
 		s.rt.opts.Observe(s.id, commands, len(s.queue))
@@ -371,11 +388,18 @@ func (s *shard[C, R]) onDurable(lsn uint64, err error) {
 	}
 }
 
+// send hands messages to their targets' inboxes.
+func (s *shard[C, R]) send(sent []outMessage) {
+	for _, m := range sent {
+		s.rt.shards[m.to].deliver(inItem{from: s.id, seq: m.seq, payload: m.payload})
+	}
+}
+
 // complete answers a batch's callers and routes its messages and acknowledgements.
 func (s *shard[C, R]) complete(f *flight[C, R], lsn uint64, err error) {
 	if err == nil {
-		for _, m := range f.sent {
-			s.rt.shards[m.to].deliver(inItem{from: s.id, seq: m.seq, payload: m.payload})
+		if !f.sentEarly {
+			s.send(f.sent)
 		}
 		for _, a := range f.acks {
 			s.rt.shards[a.shard].deliver(inItem{ack: true, from: s.id, seq: a.seq})

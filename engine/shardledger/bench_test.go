@@ -30,7 +30,9 @@ func benchAccountID(shard uint32, i int) ledger.AccountID {
 // openBench opens a runtime over j and creates the accounts.
 func openBench(b *testing.B, j runtime.Journal) *benchRuntime {
 	b.Helper()
-	rt, err := runtime.Open(runtime.Options{ShardsCount: benchShardsCount, Journal: j},
+	// The in-memory ceiling pays for no journal: its records are not packed either.
+	_, memory := j.(*journal.MemoryJournal)
+	rt, err := runtime.Open(runtime.Options{ShardsCount: benchShardsCount, Journal: j, Unpacked: memory},
 		func(shard uint32) runtime.Machine[shardledger.Command, shardledger.Result] {
 			return shardledger.New(shard)
 		})
