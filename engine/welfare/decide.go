@@ -34,7 +34,6 @@ type decider struct {
 	s        *State
 	now      int64
 	out      *Output
-	ledgerEv []ledger.Event
 	one      [1]ledger.Result
 }
 
@@ -52,7 +51,7 @@ func (s *State) Execute(nowNanos int64, cmds []Command, results []Result, out *O
 // Tick expires the programs whose window has ended and runs the ledger's own deadlines.
 func (s *State) Tick(nowNanos int64, out *Output) {
 	d := decider{s: s, now: nowNanos, out: out}
-	d.ledgerEv = s.ledger.Execute(nowNanos, nil, nil, d.ledgerEv[:0])
+	s.ledgerEv = s.ledger.Execute(nowNanos, nil, nil, s.ledgerEv[:0])
 	d.emitLedger()
 	for len(s.expiries) > 0 && s.expiries[0].toNanos <= nowNanos {
 		e := heap.Pop(&s.expiries).(programEntry)
@@ -76,7 +75,7 @@ func (s *State) NextDeadlineNanos() (int64, bool) {
 			}
 			break
 		}
-		heap.Pop(&s.orderDeadlines)
+		s.orderDeadlines.pop()
 	}
 	for len(s.expiries) > 0 {
 		e := s.expiries[0]
@@ -97,16 +96,16 @@ func (d *decider) emit(e Event) {
 }
 
 func (d *decider) emitLedger() {
-	for i := range d.ledgerEv {
-		d.out.Events = ledger.AppendEvent(d.out.Events, &d.ledgerEv[i])
+	for i := range d.s.ledgerEv {
+		d.out.Events = ledger.AppendEvent(d.out.Events, &d.s.ledgerEv[i])
 	}
-	d.ledgerEv = d.ledgerEv[:0]
+	d.s.ledgerEv = d.s.ledgerEv[:0]
 }
 
 // engine runs one ledger command the decider made and checked; a refusal is a bug.
 func (d *decider) engine(c ledger.Command) {
 	c.Engine = true
-	d.ledgerEv = d.s.ledger.Execute(d.now, []ledger.Command{c}, d.one[:], d.ledgerEv[:0])
+	d.s.ledgerEv = d.s.ledger.Execute(d.now, []ledger.Command{c}, d.one[:], d.s.ledgerEv[:0])
 	if d.one[0] != ledger.OK {
 		panic(fmt.Sprintf("welfare: ledger refused the decider's own %+v: %v", c, d.one[0]))
 	}
@@ -311,10 +310,10 @@ func (d *decider) fundUnion(c *Command) Result {
 	if c.AmountFen <= 0 {
 		return Result{Code: InvalidAmount}
 	}
-	d.ledgerEv = d.s.ledger.Execute(d.now, []ledger.Command{ledger.TransferCommand(ledger.Transfer{
+	d.s.ledgerEv = d.s.ledger.Execute(d.now, []ledger.Command{ledger.TransferCommand(ledger.Transfer{
 		ID: c.TransferID, DebitAccountID: FundingAccountID(d.s.shard), CreditAccountID: u.BudgetAccountID,
 		AmountFen: c.AmountFen, Code: ledger.CodeFund, UserData: uint64(c.UnionID),
-	})}, d.one[:], d.ledgerEv[:0])
+	})}, d.one[:], d.s.ledgerEv[:0])
 	d.emitLedger()
 	r := Result{Ledger: d.one[0]}
 	switch d.one[0] {
@@ -741,7 +740,7 @@ func (s *State) Receive(nowNanos int64, from uint32, payload []byte, out *Output
 		u := s.unions[m.UnionID]
 		d.transfer(InTransitAccountID(s.shard), u.BudgetAccountID, m.AmountFen, ledger.CodeExpire, uint64(m.ProgramID))
 	case messageReserve, messageReserved, messageConfirm, messageRelease, messageHandOut, messageGoodsBack, messageUncollected:
-		m, err := decodeStockMessage(body)
+		m, err := s.decodeStockMessage(body)
 		if err != nil {
 			return err
 		}

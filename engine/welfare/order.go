@@ -1,7 +1,6 @@
 package welfare
 
 import (
-	"container/heap"
 	"encoding/binary"
 	"fmt"
 	"slices"
@@ -765,7 +764,7 @@ func (d *decider) returnOrder(c *Command) Result {
 func (d *decider) tickOrders() {
 	s := d.s
 	for len(s.orderDeadlines) > 0 && s.orderDeadlines[0].deadline <= d.now {
-		e := heap.Pop(&s.orderDeadlines).(orderDeadline)
+		e := s.orderDeadlines.pop()
 		o, ok := s.orders[e.id]
 		if !ok || o.DeadlineNanos != e.deadline {
 			continue
@@ -797,22 +796,53 @@ type orderDeadline struct {
 	id       OrderID
 }
 
+// orderHeap is a min-heap of order deadlines, earliest first (then by order id). It is typed,
+// not a container/heap: every order of a sale passes through it, and boxing each entry in an
+// interface cost an allocation per push and per pop.
 type orderHeap []orderDeadline
 
-func (h orderHeap) Len() int { return len(h) }
-func (h orderHeap) Less(i, j int) bool {
-	if h[i].deadline != h[j].deadline {
-		return h[i].deadline < h[j].deadline
+func (e orderDeadline) before(o orderDeadline) bool {
+	if e.deadline != o.deadline {
+		return e.deadline < o.deadline
 	}
-	return h[i].id < h[j].id
+	return e.id < o.id
 }
-func (h orderHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
-func (h *orderHeap) Push(x any)   { *h = append(*h, x.(orderDeadline)) }
-func (h *orderHeap) Pop() any {
-	old := *h
-	x := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return x
+
+func (h *orderHeap) push(e orderDeadline) {
+	*h = append(*h, e)
+	a := *h
+	for i := len(a) - 1; i > 0; {
+		parent := (i - 1) / 2
+		if !a[i].before(a[parent]) {
+			break
+		}
+		a[i], a[parent] = a[parent], a[i]
+		i = parent
+	}
+}
+
+func (h *orderHeap) pop() orderDeadline {
+	a := *h
+	top := a[0]
+	last := len(a) - 1
+	a[0] = a[last]
+	a = a[:last]
+	for i := 0; ; {
+		least, l, r := i, 2*i+1, 2*i+2
+		if l < len(a) && a[l].before(a[least]) {
+			least = l
+		}
+		if r < len(a) && a[r].before(a[least]) {
+			least = r
+		}
+		if least == i {
+			break
+		}
+		a[i], a[least] = a[least], a[i]
+		i = least
+	}
+	*h = a
+	return top
 }
 
 // applyOrder stores an order's new form.
@@ -820,7 +850,7 @@ func (s *State) applyOrder(o *Order) {
 	prev, had := s.orders[o.ID]
 	s.orders[o.ID] = o
 	if o.DeadlineNanos != 0 && (!had || prev.DeadlineNanos != o.DeadlineNanos) {
-		heap.Push(&s.orderDeadlines, orderDeadline{deadline: o.DeadlineNanos, id: o.ID})
+		s.orderDeadlines.push(orderDeadline{deadline: o.DeadlineNanos, id: o.ID})
 	}
 }
 
@@ -875,12 +905,37 @@ func appendStockMessage(dst []byte, kind byte, m *stockMessage) []byte {
 	return dst
 }
 
-func decodeStockMessage(b []byte) (stockMessage, error) {
+// decodeStockMessage decodes a stock message into the state's scratch lines, valid until the
+// next decode: the deciders that read them keep copies, never the slice.
+func (s *State) decodeStockMessage(b []byte) (stockMessage, error) {
+	m, err := decodeStockMessageInto(b, s.stockLines[:0], s.intern)
+	s.stockLines = m.Lines[:0]
+	return m, err
+}
+
+// intern returns the category named by b, allocating only the first time it is seen.
+func (s *State) intern(b []byte) string {
+	if c, ok := s.categories[string(b)]; ok {
+		return c
+	}
+	if s.categories == nil || len(s.categories) >= categoriesInternedMax {
+		s.categories = map[string]string{}
+	}
+	c := string(b)
+	s.categories[c] = c
+	return c
+}
+
+// categoriesInternedMax bounds the interned names: a merchant typing new categories cannot grow
+// the map without end.
+const categoriesInternedMax = 4096
+
+func decodeStockMessageInto(b []byte, lines []stockLine, category func([]byte) string) (stockMessage, error) {
 	le := binary.LittleEndian
 	if len(b) < 26 {
 		return stockMessage{}, fmt.Errorf("welfare: short stock message")
 	}
-	m := stockMessage{Order: OrderID(le.Uint64(b)), Member: MemberID(le.Uint64(b[8:])), Union: UnionID(le.Uint64(b[16:]))}
+	m := stockMessage{Order: OrderID(le.Uint64(b)), Member: MemberID(le.Uint64(b[8:])), Union: UnionID(le.Uint64(b[16:])), Lines: lines}
 	n := int(le.Uint16(b[24:]))
 	b = b[26:]
 	for i := 0; i < n; i++ {
@@ -890,7 +945,7 @@ func decodeStockMessage(b []byte) (stockMessage, error) {
 		end := stockLineBytes + int(b[stockLineBytes-1])
 		m.Lines = append(m.Lines, stockLine{
 			SKU: stock.SKUID(le.Uint64(b)), Quantity: int64(le.Uint64(b[8:])), UnitPriceFen: int64(le.Uint64(b[16:])), Code: stock.Code(b[24]),
-			MerchantID: MerchantID(le.Uint64(b[25:])), Category: string(b[stockLineBytes:end]),
+			MerchantID: MerchantID(le.Uint64(b[25:])), Category: category(b[stockLineBytes:end]),
 		})
 		b = b[end:]
 	}

@@ -204,6 +204,13 @@ type State struct {
 	stock          *stock.State
 	orders         map[OrderID]*Order
 	orderDeadlines orderHeap
+
+	// Scratch space of the deciders, reused from call to call: a sale decides every order in
+	// several calls, and fresh buffers for each were most of its allocations.
+	ledgerEv   []ledger.Event
+	stockLines []stockLine
+	// categories interns the category names read from stock messages.
+	categories map[string]string
 	receivables    map[MerchantID]ledger.AccountID
 	awards         map[uint64]*Award
 	// giftChoices are members' claimed options of gift packages, by member and program. They
