@@ -31,10 +31,10 @@ func (o *Output) Reset() {
 
 // decider is the working set of one call: the state, the batch time and the output.
 type decider struct {
-	s        *State
-	now      int64
-	out      *Output
-	one      [1]ledger.Result
+	s   *State
+	now int64
+	out *Output
+	one [1]ledger.Result
 }
 
 // Execute decides cmds in order at batch time nowNanos and writes one result per command.

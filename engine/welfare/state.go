@@ -210,9 +210,9 @@ type State struct {
 	ledgerEv   []ledger.Event
 	stockLines []stockLine
 	// categories interns the category names read from stock messages.
-	categories map[string]string
-	receivables    map[MerchantID]ledger.AccountID
-	awards         map[uint64]*Award
+	categories  map[string]string
+	receivables map[MerchantID]ledger.AccountID
+	awards      map[uint64]*Award
 	// giftChoices are members' claimed options of gift packages, by member and program. They
 	// live outside Holding so that a holding has no pointer: members' holdings are the bulk of
 	// an issuance's allocations, and pointer-free ones cost the collector nothing.
