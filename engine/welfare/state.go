@@ -204,15 +204,8 @@ type State struct {
 	stock          *stock.State
 	orders         map[OrderID]*Order
 	orderDeadlines orderHeap
-
-	// Scratch space of the deciders, reused from call to call: a sale decides every order in
-	// several calls, and fresh buffers for each were most of its allocations.
-	ledgerEv   []ledger.Event
-	stockLines []stockLine
-	// categories interns the category names read from stock messages.
-	categories  map[string]string
-	receivables map[MerchantID]ledger.AccountID
-	awards      map[uint64]*Award
+	receivables    map[MerchantID]ledger.AccountID
+	awards         map[uint64]*Award
 	// giftChoices are members' claimed options of gift packages, by member and program. They
 	// live outside Holding so that a holding has no pointer: members' holdings are the bulk of
 	// an issuance's allocations, and pointer-free ones cost the collector nothing.
@@ -220,6 +213,13 @@ type State struct {
 	// nextID numbers the accounts and transfers the welfare decider makes, in the ledger's
 	// reserved range.
 	nextID uint64
+
+	// Scratch space of the deciders, not state: reused from call to call, since a sale decides
+	// every order in several calls and fresh buffers for each were most of its allocations.
+	ledgerEv   []ledger.Event
+	stockLines []stockLine
+	// categories interns the category names read from stock messages.
+	categories map[string]string
 }
 
 // welfareIDBase starts the ids the decider makes, above the in-transit accounts.
