@@ -194,6 +194,12 @@ func TestServeDemoRestartAndProduction(t *testing.T) {
 	}
 	_, me = s.do("GET", "/api/v1/me", token, nil)
 	_, orders := s.do("GET", "/api/v1/orders", token, nil)
+	// A session of the member, which outlives a restart of the same server.
+	status, body := s.do("POST", "/api/v1/session", token, nil)
+	var session api.SessionResponse
+	if err := json.Unmarshal(body, &session); status != 201 || err != nil || !api.IsSession(session.Token) {
+		t.Fatalf("POST /api/v1/session: %d %s", status, body)
+	}
 
 	status, metrics := s.do("GET", "/metrics", "", nil)
 	for _, name := range []string{"huigong_shard_queue_depth", "huigong_shard_batch_commands", "huigong_journal_fsync_seconds", "huigong_http_request_seconds"} {
@@ -214,6 +220,9 @@ func TestServeDemoRestartAndProduction(t *testing.T) {
 	if _, again := s.do("GET", "/api/v1/orders", token, nil); !bytes.Equal(again, orders) {
 		t.Errorf("after restart /api/v1/orders is\n%s\nwant\n%s", again, orders)
 	}
+	if _, again := s.do("GET", "/api/v1/me", session.Token, nil); !bytes.Equal(again, me) {
+		t.Errorf("after restart /api/v1/me with the session is\n%s\nwant\n%s", again, me)
+	}
 	if demoAfter, _ := os.ReadFile(filepath.Join(data, demoFileName)); !bytes.Equal(demoBefore, demoAfter) {
 		t.Error("the restart made the demo again")
 	}
@@ -221,6 +230,16 @@ func TestServeDemoRestartAndProduction(t *testing.T) {
 		t.Error("the restart logged a demo creation")
 	}
 	s.stop(syscall.SIGINT)
+
+	// The same directory served without --demo: the demo's session, made from a dev token, is
+	// refused like the dev token itself.
+	s = startServer(t, "--data", data)
+	for name, bearer := range map[string]string{"dev token": token, "demo session": session.Token} {
+		if status, body := s.do("GET", "/api/v1/me", bearer, nil); status != 401 {
+			t.Errorf("production server, %s: %d %s, want 401", name, status, body)
+		}
+	}
+	s.stop(syscall.SIGTERM)
 
 	// Another shard count would route unions to the wrong shards: refused, nothing started.
 	var stderr bytes.Buffer

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
+	"crypto/hmac"
+	"crypto/sha256"
 	"errors"
 	"flag"
 	"fmt"
@@ -326,7 +328,9 @@ func openNode(cfg serveConfig, dir string, logger *slog.Logger) (_ *node, err er
 	if err != nil {
 		return nil, fmt.Errorf("session secret: %w", err)
 	}
-	sessions, err := api.NewSessions(sessionSecret, 0)
+	// A demo server accepts dev tokens, so its sessions must not pass on a production server
+	// started later on the same data directory: the mode is part of the key.
+	sessions, err := api.NewSessions(sessionKey(sessionSecret, cfg.Demo), 0)
 	if err != nil {
 		return nil, err
 	}
@@ -448,4 +452,12 @@ func (m merchantKeys) Lookup(keyID string) (api.MerchantKey, bool) {
 		return api.MerchantKey{}, false
 	}
 	return api.MerchantKey{KeyID: k.KeyID, MerchantID: k.MerchantID, Secret: []byte(k.Secret)}, true
+}
+
+// sessionKey derives the key sessions are signed with from the data directory's secret and the
+// server's mode.
+func sessionKey(secret []byte, demo bool) []byte {
+	mac := hmac.New(sha256.New, secret)
+	fmt.Fprintf(mac, "huigong sessions, demo=%t", demo)
+	return mac.Sum(nil)
 }
