@@ -36,6 +36,9 @@ type Claims struct {
 	Role  Role   `json:"role"`
 	Union uint64 `json:"union,omitempty"`
 	Point uint64 `json:"point,omitempty"`
+	// Key is the fingerprint (KeyFingerprint) of the platform key that signed the token, or the
+	// token a session was made from; the verifier sets it, it is not part of the token.
+	Key uint64 `json:"-"`
 }
 
 // SubjectID is the subject as a number.
@@ -71,6 +74,9 @@ type Verifier struct {
 	now     func() time.Time
 	// sessions checks this server's own session tokens; nil refuses them.
 	sessions *Sessions
+	// accepted are the fingerprints of the keys accepted: a session made from a token of
+	// another key is refused.
+	accepted map[uint64]bool
 
 	mu    sync.Mutex
 	cache map[string]*Claims
@@ -82,9 +88,14 @@ const verifiedTokensMax = 200_000
 // NewVerifier verifies with keys by key id; refusedKeyIDs are known keys whose tokens are
 // refused (the dev key on a production server).
 func NewVerifier(keys map[string]ed25519.PublicKey, refusedKeyIDs []string, now func() time.Time) *Verifier {
-	v := &Verifier{keys: keys, refused: map[string]bool{}, now: now, cache: map[string]*Claims{}}
+	v := &Verifier{keys: keys, refused: map[string]bool{}, now: now, cache: map[string]*Claims{}, accepted: map[uint64]bool{}}
 	for _, k := range refusedKeyIDs {
 		v.refused[k] = true
+	}
+	for kid, k := range keys {
+		if !v.refused[kid] {
+			v.accepted[KeyFingerprint(kid, k)] = true
+		}
 	}
 	return v
 }
@@ -130,7 +141,11 @@ func (v *Verifier) Verify(token string) (*Claims, error) {
 		if v.sessions == nil {
 			return nil, fmt.Errorf("%w: this server issues no sessions", ErrTokenInvalid)
 		}
-		return v.sessions.Check(token, now)
+		c, err := v.sessions.Check(token, now)
+		if err == nil && !v.accepted[c.Key] {
+			return nil, fmt.Errorf("%w: the session was made from a token of a key this server no longer accepts", ErrTokenInvalid)
+		}
+		return c, err
 	}
 	v.mu.Lock()
 	c, ok := v.cache[token]
@@ -154,6 +169,7 @@ func (v *Verifier) Verify(token string) (*Claims, error) {
 		if !ok {
 			return nil, fmt.Errorf("unknown key %q", kid)
 		}
+		claims.Key = KeyFingerprint(kid, k)
 		return k, nil
 	}, jwt.WithValidMethods([]string{"EdDSA"}), jwt.WithTimeFunc(v.now), jwt.WithExpirationRequired())
 	if err != nil {
@@ -168,6 +184,9 @@ func (v *Verifier) Verify(token string) (*Claims, error) {
 	if err := claims.valid(); err != nil {
 		return nil, err
 	}
+	// One spelling of the subject ("007" is 7), as sessions carry it: scopes built from it then
+	// agree whichever the caller sent.
+	claims.Subject = strconv.FormatUint(claims.SubjectID(), 10)
 	v.mu.Lock()
 	if len(v.cache) >= verifiedTokensMax {
 		clear(v.cache)

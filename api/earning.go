@@ -128,7 +128,7 @@ func (s *Server) award(c *fiber.Ctx) error {
 	// The award id comes from the module and its key, so two modules never share an award;
 	// the replay scope also holds the body, so another body under the same key reaches the
 	// engine and is refused as exists_with_different_fields.
-	idScope := "award\x00" + caller(c).Claims.Subject
+	idScope := "award\x00" + strconv.FormatUint(caller(c).Claims.SubjectID(), 10)
 	awardID := idempotencyID(idScope, key)
 	sum := sha256.Sum256(c.Body())
 	scope := idScope + "\x00" + key + "\x00" + hex.EncodeToString(sum[:])

@@ -3,6 +3,9 @@ package api_test
 import (
 	"net/http"
 	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
 
 	"huigong/api"
 	"huigong/engine/shard"
@@ -71,6 +74,23 @@ func TestAwards(t *testing.T) {
 	}
 	if bal, _, _ := earnBalance(t, h, 100, 60); bal != 6_00 {
 		t.Fatalf("a retry paid again: %d", bal)
+	}
+	// The same module retrying with a session made from its token, or with a token that spells
+	// its id "0500", is the same caller: the same award, nothing paid again.
+	var sess api.SessionResponse
+	h.do(http.MethodPost, "/api/v1/session", module, nil).must(t, http.StatusCreated).JSON(t, &sess)
+	padded, err := h.issuer.Sign(api.Claims{Role: api.RoleModule, RegisteredClaims: jwt.RegisteredClaims{Subject: "0500"}}, h.wall(), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, bearer := range []string{sess.Token, padded} {
+		again := earnAward(h, bearer, "quiz-42-member-100", quiz).must(t, http.StatusCreated)
+		if string(again.Body) != string(first.Body) {
+			t.Fatalf("retry by the same module: %s, want %s", again.Body, first.Body)
+		}
+	}
+	if bal, _, _ := earnBalance(t, h, 100, 60); bal != 6_00 {
+		t.Fatalf("a retry by session paid again: %d", bal)
 	}
 	// The same key with another amount is another request, refused by the engine.
 	changed := quiz

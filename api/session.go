@@ -1,6 +1,7 @@
 package api
 
 import (
+	"crypto/ed25519"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
@@ -25,9 +26,11 @@ import (
 // later than that token did.
 //
 // The form is "hgs1." + base64url(body) + "." + base64url(HMAC-SHA256(secret, "hgs1." +
-// base64url(body))), with the body in binary: role (1 byte), subject, union, point (8 bytes each,
-// little-endian) and the expiry in unix seconds (8 bytes). Servers that share the secret accept
-// each other's sessions; changing the secret ends every session.
+// base64url(body))), with the body in binary: role (1 byte), subject, union, point, the
+// fingerprint of the platform key that signed the original token (8 bytes each, little-endian)
+// and the expiry in unix seconds (8 bytes). Servers that share the secret accept each other's
+// sessions; changing the secret ends every session, and a server that no longer accepts a
+// platform key (removed from its keys, or refused) refuses the sessions made from its tokens.
 type Sessions struct {
 	secret []byte
 	ttl    time.Duration
@@ -53,13 +56,26 @@ func NewSessions(secret []byte, ttl time.Duration) (*Sessions, error) {
 
 const (
 	sessionPrefix    = "hgs1."
-	sessionBodyBytes = 1 + 8 + 8 + 8 + 8
+	sessionBodyBytes = 1 + 8 + 8 + 8 + 8 + 8
+	// sessionMACChars is the base64url length of an HMAC-SHA256.
+	sessionMACChars = (sha256.Size*8 + 5) / 6
 )
+
+// KeyFingerprint names a platform key in a session: the first 8 bytes of SHA-256 over its key
+// id and public key.
+func KeyFingerprint(keyID string, pub ed25519.PublicKey) uint64 {
+	h := sha256.New()
+	h.Write([]byte(keyID))
+	h.Write([]byte{0})
+	h.Write(pub)
+	return binary.LittleEndian.Uint64(h.Sum(nil))
+}
 
 // sessionRoles numbers the roles in a session body; the order is part of the format.
 var sessionRoles = [...]Role{RoleMember, RoleOfficer, RoleFederation, RoleKeeper, RoleModule}
 
-var b64 = base64.RawURLEncoding
+// b64 is strict: a session has one spelling, so no two strings carry the same signature.
+var b64 = base64.RawURLEncoding.Strict()
 
 // IsSession reports whether a bearer token is a session rather than a platform token.
 func IsSession(token string) bool { return strings.HasPrefix(token, sessionPrefix) }
@@ -80,7 +96,8 @@ func (s *Sessions) Mint(c *Claims, now time.Time) (string, time.Time, error) {
 	binary.LittleEndian.PutUint64(body[1:], c.SubjectID())
 	binary.LittleEndian.PutUint64(body[9:], c.Union)
 	binary.LittleEndian.PutUint64(body[17:], c.Point)
-	binary.LittleEndian.PutUint64(body[25:], uint64(exp.Unix()))
+	binary.LittleEndian.PutUint64(body[25:], c.Key)
+	binary.LittleEndian.PutUint64(body[33:], uint64(exp.Unix()))
 	signed := sessionPrefix + b64.EncodeToString(body[:])
 	return signed + "." + b64.EncodeToString(s.mac(signed)), exp, nil
 }
@@ -97,22 +114,28 @@ func (s *Sessions) Check(token string, now time.Time) (*Claims, error) {
 	if !IsSession(token) || dot <= len(sessionPrefix) {
 		return nil, fmt.Errorf("%w: not a session", ErrTokenInvalid)
 	}
-	signed := token[:dot]
+	signed, mac := token[:dot], token[dot+1:]
 	var sum [sha256.Size]byte
-	if n, err := b64.Decode(sum[:], []byte(token[dot+1:])); err != nil || n != len(sum) {
+	if len(mac) != sessionMACChars {
+		return nil, fmt.Errorf("%w: session signature", ErrTokenInvalid)
+	}
+	if n, err := b64.Decode(sum[:], []byte(mac)); err != nil || n != len(sum) {
 		return nil, fmt.Errorf("%w: session signature", ErrTokenInvalid)
 	}
 	if !hmac.Equal(sum[:], s.mac(signed)) {
 		return nil, fmt.Errorf("%w: session signature", ErrTokenInvalid)
 	}
 	var body [sessionBodyBytes]byte
+	if enc := signed[len(sessionPrefix):]; b64.DecodedLen(len(enc)) != len(body) {
+		return nil, fmt.Errorf("%w: session body", ErrTokenInvalid)
+	}
 	if n, err := b64.Decode(body[:], []byte(signed[len(sessionPrefix):])); err != nil || n != len(body) {
 		return nil, fmt.Errorf("%w: session body", ErrTokenInvalid)
 	}
 	if int(body[0]) >= len(sessionRoles) {
 		return nil, fmt.Errorf("%w: session role", ErrTokenInvalid)
 	}
-	exp := time.Unix(int64(binary.LittleEndian.Uint64(body[25:])), 0)
+	exp := time.Unix(int64(binary.LittleEndian.Uint64(body[33:])), 0)
 	if !now.Before(exp) {
 		return nil, ErrTokenExpired
 	}
@@ -121,6 +144,7 @@ func (s *Sessions) Check(token string, now time.Time) (*Claims, error) {
 		Role:             sessionRoles[body[0]],
 		Union:            binary.LittleEndian.Uint64(body[9:]),
 		Point:            binary.LittleEndian.Uint64(body[17:]),
+		Key:              binary.LittleEndian.Uint64(body[25:]),
 	}
 	if err := c.valid(); err != nil {
 		return nil, err

@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"bytes"
+	"crypto/ed25519"
 	"errors"
 	"net/http"
 	"strings"
@@ -25,7 +26,7 @@ func TestSessionRoundTrip(t *testing.T) {
 		{Role: api.RoleOfficer, Union: 11, RegisteredClaims: jwtSubject(8)},
 		{Role: api.RoleFederation, RegisteredClaims: jwtSubject(1)},
 		{Role: api.RoleKeeper, Point: 3, RegisteredClaims: jwtSubject(50)},
-		{Role: api.RoleModule, RegisteredClaims: jwtSubject(1<<63 + 5)},
+		{Role: api.RoleModule, RegisteredClaims: jwtSubject(1<<63 + 5), Key: 1<<64 - 1},
 	} {
 		tok, exp, err := s.Mint(&c, now)
 		if err != nil {
@@ -38,7 +39,7 @@ func TestSessionRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", c.Role, err)
 		}
-		if got.Role != c.Role || got.Subject != c.Subject || got.Union != c.Union || got.Point != c.Point || !got.ExpiresAt.Time.Equal(exp) {
+		if got.Role != c.Role || got.Subject != c.Subject || got.Union != c.Union || got.Point != c.Point || got.Key != c.Key || !got.ExpiresAt.Time.Equal(exp) {
 			t.Fatalf("%s: got %+v, want %+v", c.Role, got, c)
 		}
 		if _, err := s.Check(tok, now.Add(time.Hour)); !errors.Is(err, api.ErrTokenExpired) {
@@ -88,6 +89,9 @@ func TestSessionRefusesForgeries(t *testing.T) {
 		"member no union":   noUnion,
 		"prefix only":       "hgs1.",
 		"empty body":        "hgs1..abc",
+		"long signature":    tok + "AAAAAAAA",
+		"long body":         tok[:dot] + "AAAA" + tok[dot:],
+		"signature respelt": tok[:len(tok)-1] + string(respell(tok[len(tok)-1])),
 	} {
 		if _, err := s.Check(bad, now); !errors.Is(err, api.ErrTokenInvalid) {
 			t.Errorf("%s: %v, want invalid", name, err)
@@ -103,6 +107,56 @@ func TestSessionRefusesForgeries(t *testing.T) {
 	v := api.NewVerifier(nil, nil, func() time.Time { return now })
 	if _, err := v.Verify(tok); !errors.Is(err, api.ErrTokenInvalid) {
 		t.Errorf("verifier without sessions: %v", err)
+	}
+}
+
+// respell returns another base64url digit with the same top 4 bits: the last digit of a 32-byte
+// MAC carries 2 bits that a lax decoder ignores.
+func respell(c byte) byte {
+	const digits = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	i := strings.IndexByte(digits, c)
+	return digits[i^1]
+}
+
+// A session lives no longer than the server's trust in the key of the token it was made from:
+// once that key is refused or gone, so are its sessions; a session made with the right secret
+// from a token of a key the server never knew is refused too.
+func TestSessionFollowsItsKey(t *testing.T) {
+	now := time.Date(2026, 2, 10, 9, 58, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	sessions, _ := api.NewSessions(testSessionSecret, time.Hour)
+	newVerifier := func(keys map[string]ed25519.PublicKey, refused []string) *api.Verifier {
+		return api.NewVerifier(keys, refused, clock).WithSessions(sessions)
+	}
+	pub, priv, _ := ed25519.GenerateKey(bytes.NewReader(bytes.Repeat([]byte{3}, 64)))
+	tok, err := api.NewIssuer("sso-1", priv).Sign(api.Claims{Role: api.RoleMember, Union: 11, RegisteredClaims: jwtSubject(100)}, now, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	trusting := newVerifier(map[string]ed25519.PublicKey{"sso-1": pub}, nil)
+	claims, err := trusting.Verify(tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	session, _, err := sessions.Mint(claims, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := trusting.Verify(session); err != nil {
+		t.Fatalf("the session of a trusted key: %v", err)
+	}
+	for name, v := range map[string]*api.Verifier{
+		"key refused": newVerifier(map[string]ed25519.PublicKey{"sso-1": pub}, []string{"sso-1"}),
+		"key gone":    newVerifier(map[string]ed25519.PublicKey{}, nil),
+		"key renamed": newVerifier(map[string]ed25519.PublicKey{"sso-2": pub}, nil),
+	} {
+		if _, err := v.Verify(session); !errors.Is(err, api.ErrTokenInvalid) {
+			t.Errorf("%s: %v, want invalid", name, err)
+		}
+	}
+	unknown, _, _ := sessions.Mint(&api.Claims{Role: api.RoleMember, Union: 11, RegisteredClaims: jwtSubject(100)}, now)
+	if _, err := trusting.Verify(unknown); !errors.Is(err, api.ErrTokenInvalid) {
+		t.Errorf("a session of no known key: %v, want invalid", err)
 	}
 }
 
@@ -157,4 +211,24 @@ func TestSessionThroughAPI(t *testing.T) {
 	if p := res.Problem(t); res.Status != http.StatusUnauthorized || p.Code != "unauthenticated" {
 		t.Fatalf("forged session: %d %+v", res.Status, p)
 	}
+}
+
+// Whatever a caller sends as a session, checking it answers an error or valid claims, and never
+// panics: it runs before any handler, for anyone.
+func FuzzSessionCheck(f *testing.F) {
+	s, _ := api.NewSessions(testSessionSecret, time.Hour)
+	now := time.Date(2026, 2, 10, 9, 58, 0, 0, time.UTC)
+	tok, _, _ := s.Mint(&api.Claims{Role: api.RoleMember, Union: 11, RegisteredClaims: jwtSubject(100)}, now)
+	for _, seed := range []string{tok, tok + "A", "hgs1.", "hgs1..", "hgs1.a.b", "hgs1." + strings.Repeat("A", 100) + "." + strings.Repeat("B", 100), "x"} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, token string) {
+		c, err := s.Check(token, now)
+		if (err == nil) != (c != nil) {
+			t.Fatalf("%q: claims %v with error %v", token, c, err)
+		}
+		if err == nil && token != tok {
+			t.Fatalf("%q: accepted, and it is not the minted session", token)
+		}
+	})
 }

@@ -152,6 +152,7 @@ func (t *Tokens) Bearer(cfg workload.Config, mode TokenMode) ([]string, error) {
 	for m := range tokens {
 		claims := memberClaims(m)
 		claims.ExpiresAt = jwt.NewNumericDate(now.Add(tokenTTL))
+		claims.Key = api.KeyFingerprint(t.KeyID, t.Public)
 		if out[m], _, err = sessions.Mint(&claims, now); err != nil {
 			return nil, fmt.Errorf("session of member %d: %w", m, err)
 		}
