@@ -104,24 +104,28 @@ const (
 	recordFormatPacked  = 2
 )
 
-// packBytesMin is the smallest payload worth compressing.
-const packBytesMin = 512
+// packBytesMin is the smallest payload worth compressing; packedBodyBytesMax the largest body
+// packed, and so the largest a reader unpacks: a damaged length cannot make it allocate more.
+const (
+	packBytesMin       = 512
+	packedBodyBytesMax = 64 << 20
+)
 
 // packRecordPayload returns payload packed into dst when S2 saves at least a fifth of it, or
-// payload as it is. dst must not share memory with payload. A flash sale's records are most of all 8-byte ids, amounts and times with
+// payload as it is, and dst as grown for the next call. dst must not share memory with payload. A flash sale's records are most of all 8-byte ids, amounts and times with
 // their high bytes zero, the same SKU and merchant again and again: they pack to well under
 // half, and the disk, not the CPU, bounds a sale's decisions per second.
-func packRecordPayload(dst, payload []byte) []byte {
-	if len(payload) < packBytesMin || payload[0] != recordFormatVersion {
-		return payload
+func packRecordPayload(dst, payload []byte) (out, buf []byte) {
+	if len(payload) < packBytesMin || len(payload) > packedBodyBytesMax || payload[0] != recordFormatVersion {
+		return payload, dst
 	}
 	dst = slices.Grow(dst[:0], 1+s2.MaxEncodedLen(len(payload)-1))
 	dst = append(dst, recordFormatPacked)
 	packed := s2.Encode(dst[1:cap(dst)], payload[1:])
 	if 1+len(packed) > len(payload)-len(payload)/5 {
-		return payload
+		return payload, dst
 	}
-	return dst[:1+len(packed)]
+	return dst[:1+len(packed)], dst
 }
 
 func appendRecordPayload(dst []byte, events []byte, d *batchDelta) []byte {
@@ -154,6 +158,9 @@ func decodeRecordPayload(src []byte, d *batchDelta) (events []byte, err error) {
 	case recordFormatVersion:
 	case recordFormatPacked:
 		// The events and payloads alias the unpacked body instead.
+		if n, err := s2.DecodedLen(r.b); err != nil || n > packedBodyBytesMax {
+			return nil, fmt.Errorf("%w: packed record of %d bytes unpacked (at most %d): %v", ErrCorrupt, n, packedBodyBytesMax, err)
+		}
 		body, err := s2.Decode(nil, r.b)
 		if err != nil {
 			return nil, fmt.Errorf("%w: packed record: %v", ErrCorrupt, err)

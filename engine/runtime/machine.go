@@ -55,7 +55,8 @@ type Batch struct {
 func (b *Batch) Notify(note any) { b.notes = append(b.notes, note) }
 
 // Send queues a message to shard to, which must be below ShardsCount (a machine checks its
-// commands against it). It is delivered after the batch is durable.
+// commands against it). It is delivered after the batch is durable, or, with a SequencedJournal,
+// once the batch's record is sequenced; before the batch's callers are answered either way.
 func (b *Batch) Send(to uint32, payload []byte) {
 	if to >= b.ShardsCount {
 		panic(fmt.Sprintf("runtime: shard %d sends to shard %d of %d", b.Shard, to, b.ShardsCount))

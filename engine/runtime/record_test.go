@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"testing"
 )
@@ -79,12 +80,15 @@ func TestPackRecordPayload(t *testing.T) {
 		if tc.name != "small" {
 			payload = appendRecordPayload(nil, tc.events, &delta)
 		}
-		packed := packRecordPayload(buf, payload)
+		packed, grown := packRecordPayload(buf, payload)
+		if cap(grown) < cap(buf) {
+			t.Fatalf("%s: the buffer shrank", tc.name)
+		}
 		if isPacked := packed[0] == recordFormatPacked; isPacked != tc.wantPacked {
 			t.Fatalf("%s: packed %v (%d of %d bytes), want %v", tc.name, isPacked, len(packed), len(payload), tc.wantPacked)
 		}
+		buf = grown
 		if tc.wantPacked {
-			buf = packed
 			if len(packed) > len(payload)/2 {
 				t.Errorf("%s: packed to %d of %d bytes", tc.name, len(packed), len(payload))
 			}
@@ -105,5 +109,16 @@ func TestPackRecordPayload(t *testing.T) {
 				t.Fatalf("%s: a damaged packed record: %v, want ErrCorrupt", tc.name, err)
 			}
 		}
+	}
+}
+
+// A packed record that claims a body larger than any packed one is corrupt, and nothing that
+// size is allocated for it.
+func TestPackedRecordClaimingAHugeBody(t *testing.T) {
+	// An S2 block starts with its decoded length as a uvarint: claim 3 GiB.
+	claim := binary.AppendUvarint([]byte{recordFormatPacked}, 3<<30)
+	payload := append(claim, make([]byte, 64)...)
+	if _, err := RecordEvents(payload); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("a packed record claiming 3 GiB: %v, want ErrCorrupt", err)
 	}
 }

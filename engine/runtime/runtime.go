@@ -250,7 +250,8 @@ func (rt *Runtime[C, R]) Snapshot() {
 }
 
 // Inspect runs fn on the shard's goroutine between batches, with the machine, and returns when
-// fn has run. The machine may be ahead of what is durable. fn must not keep the machine.
+// fn has run. The machine may be ahead of what is durable: its own batches not yet durable, and
+// messages whose senders' records are sequenced but not yet durable. fn must not keep the machine.
 func (rt *Runtime[C, R]) Inspect(shard uint32, fn func(m Machine[C, R])) error {
 	rt.closeMu.RLock()
 	if rt.closing {

@@ -67,7 +67,12 @@ type shard[C, R any] struct {
 	durableIndex uint64
 	durableLSN   uint64
 	onDurableFn  func(lsn uint64, err error)
-	ender        BatchEnder // the machine, when it wants to know a batch's end
+
+	// sendMu orders the sends of batches' messages between the loop and the journal's callback;
+	// sentIndex is the index of the last batch whose messages went.
+	sendMu    sync.Mutex
+	sentIndex uint64
+	ender     BatchEnder // the machine, when it wants to know a batch's end
 }
 
 func newShard[C, R any](rt *Runtime[C, R], id uint32, m Machine[C, R]) *shard[C, R] {
@@ -265,10 +270,7 @@ func (s *shard[C, R]) runBatch(first *request[C, R]) {
 		s.payload = appendRecordPayload(s.payload[:0], b.Events, &s.delta)
 		payload := s.payload
 		if !s.rt.opts.Unpacked {
-			payload = packRecordPayload(s.packed, s.payload)
-			if len(payload) > 0 && &payload[0] != &s.payload[0] {
-				s.packed = payload // keep the grown buffer; never the payload's own
-			}
+			payload, s.packed = packRecordPayload(s.packed, s.payload)
 		}
 		rec := journal.Record{Shard: s.id, Index: f.index, TimeNanos: now, Payload: payload}
 		if s.rt.sequenced == nil {
@@ -276,7 +278,12 @@ func (s *shard[C, R]) runBatch(first *request[C, R]) {
 		} else if s.rt.sequenced.AppendSequenced(rec, s.onDurableFn) {
 			// MessageAfterSender: the record is in the journal's order, so what a target
 			// journals after taking these is durable only if this record is.
-			s.send(sent)
+			s.sendOnce(f.index, sent)
+		} else {
+			// The journal refused the record (too large, or closing): its done will fail the
+			// shard, but not before this loop would sequence the next batches after a hole.
+			err := fmt.Errorf("%w: shard %d: the journal refused the record of batch %d", ErrShardFailed, s.id, f.index)
+			s.failed.CompareAndSwap(nil, &err)
 		}
 	}
 	if s.rt.opts.Observe != nil {
@@ -388,6 +395,19 @@ func (s *shard[C, R]) onDurable(lsn uint64, err error) {
 	}
 }
 
+// sendOnce sends the messages of the batch of index, unless they were sent already: the loop
+// and the journal's callback both try, whichever is first sends, and both go in index order, so
+// each target gets a sender's messages once and in order.
+func (s *shard[C, R]) sendOnce(index uint64, sent []outMessage) {
+	s.sendMu.Lock()
+	defer s.sendMu.Unlock()
+	if index <= s.sentIndex {
+		return
+	}
+	s.sentIndex = index
+	s.send(sent)
+}
+
 // send hands messages to their targets' inboxes.
 func (s *shard[C, R]) send(sent []outMessage) {
 	for _, m := range sent {
@@ -398,7 +418,12 @@ func (s *shard[C, R]) send(sent []outMessage) {
 // complete answers a batch's callers and routes its messages and acknowledgements.
 func (s *shard[C, R]) complete(f *flight[C, R], lsn uint64, err error) {
 	if err == nil {
-		if !f.sentEarly {
+		if f.sentEarly {
+			// The loop sends once the record is sequenced; if this answer comes first (the
+			// journal may call back before Append returns), it sends, so that a caller never
+			// hears of a batch whose messages have not left.
+			s.sendOnce(f.index, f.sent)
+		} else {
 			s.send(f.sent)
 		}
 		for _, a := range f.acks {
