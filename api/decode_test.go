@@ -6,6 +6,7 @@ import (
 	"io"
 	"reflect"
 	"testing"
+	"time"
 
 	fastjson "github.com/segmentio/encoding/json"
 )
@@ -43,14 +44,24 @@ func FuzzDecodeFastAgreesWithStdlib(f *testing.F) {
 	} {
 		f.Add([]byte(s))
 	}
-	// The request types of the API with pointers, maps and nested slices.
-	types := []func() any{
-		func() any { return &WorkerOrderRequest{} }, func() any { return &CapsRequest{} },
-		func() any { return &ProgramPatchRequest{} }, func() any { return &PartnerSKURequest{} },
+	// Every request type of the API, from the route table.
+	var types []reflect.Type
+	seen := map[reflect.Type]bool{}
+	for _, r := range New(Deps{Tokens: NewVerifier(nil, nil, time.Now)}).Routes() {
+		if r.Request == nil {
+			continue
+		}
+		if t := reflect.TypeOf(r.Request); !seen[t] {
+			seen[t] = true
+			types = append(types, t)
+		}
+	}
+	if len(types) < 15 {
+		f.Fatalf("only %d request types in the route table", len(types))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		for _, make := range types {
-			fast, std := make(), make()
+		for _, typ := range types {
+			fast, std := reflect.New(typ).Interface(), reflect.New(typ).Interface()
 			fastOK := decodeFast(body, fast)
 			stdOK := stdStrict(body, std)
 			if fastOK && !stdOK {
