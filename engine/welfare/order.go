@@ -167,8 +167,14 @@ func (d *decider) orderNote(o *Order) {
 	d.note(OrderNote{Kind: NoteOrder, OrderID: o.ID, Member: o.MemberID, State: o.State, Code: o.Code, Order: o})
 }
 
-// emitOrder applies and journals the order's new form.
+// emitOrder applies and journals the order's new form: as a patch of the form it replaces when
+// only the state, times and line codes changed, whole otherwise.
 func (d *decider) emitOrder(o *Order) {
+	if p := makeOrderPatch(d.s.orders[o.ID], o); p != nil {
+		d.out.Events = appendOrderPatch(d.out.Events, p)
+		d.s.applyOrder(o)
+		return
+	}
 	d.emit(Event{Kind: EventOrderSet, order: o})
 }
 

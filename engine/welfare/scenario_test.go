@@ -987,6 +987,7 @@ var eventNames = map[welfare.EventKind]string{
 	welfare.EventMerchantSet:            "merchant_set",
 	welfare.EventFederationOfficerAdded: "federation_officer_added",
 	welfare.EventOrderSet:               "order_set",
+	welfare.EventOrderPatched:           "order_patched",
 	welfare.EventReceivableOpened:       "receivable_opened",
 	welfare.EventAwarded:                "awarded",
 	welfare.EventAwardReversed:          "award_reversed",
