@@ -739,12 +739,14 @@ func (s *State) Receive(nowNanos int64, from uint32, payload []byte, out *Output
 		}
 		u := s.unions[m.UnionID]
 		d.transfer(InTransitAccountID(s.shard), u.BudgetAccountID, m.AmountFen, ledger.CodeExpire, uint64(m.ProgramID))
-	case messageReserve, messageReserved, messageConfirm, messageRelease, messageHandOut, messageGoodsBack, messageUncollected:
-		m, err := s.decodeStockMessage(body)
+	case messageReserve, messageReserved, messageConfirm, messageRelease, messageHandOut, messageGoodsBack, messageUncollected,
+		messageReserved | compactStock, messageConfirm | compactStock, messageRelease | compactStock, messageHandOut | compactStock,
+		messageGoodsBack | compactStock, messageUncollected | compactStock:
+		m, err := s.decodeStockMessage(body, payload[0]&compactStock != 0)
 		if err != nil {
 			return err
 		}
-		d.receiveStock(payload[0], from, &m)
+		d.receiveStock(payload[0]&^compactStock, from, &m)
 	case messageMoveIn, messageMoveBack:
 		var m moveMessage
 		if err := json.Unmarshal(body, &m); err != nil {

@@ -892,14 +892,32 @@ type stockMessage struct {
 // stockLineBytes is a line's fixed part; its category follows.
 const stockLineBytes = 8 + 8 + 8 + 1 + 8 + 1
 
+// compactStock marks a stock message whose lines carry only the SKU, quantity and code: every
+// kind but the reservation, whose SKU shard checks the price, merchant and category too. Kinds
+// without it are the full form, which journals written before it still hold.
+const compactStock = 0x40
+
+// compactLineBytes is a compact line: SKU, quantity and code.
+const compactLineBytes = 8 + 8 + 1
+
 func appendStockMessage(dst []byte, kind byte, m *stockMessage) []byte {
 	le := binary.LittleEndian
+	compact := kind != messageReserve
+	if compact {
+		kind |= compactStock
+	}
 	dst = append(dst, kind)
 	dst = le.AppendUint64(dst, uint64(m.Order))
 	dst = le.AppendUint64(dst, uint64(m.Member))
 	dst = le.AppendUint64(dst, uint64(m.Union))
 	dst = le.AppendUint16(dst, uint16(len(m.Lines)))
 	for _, l := range m.Lines {
+		if compact {
+			dst = le.AppendUint64(dst, uint64(l.SKU))
+			dst = le.AppendUint64(dst, uint64(l.Quantity))
+			dst = append(dst, byte(l.Code))
+			continue
+		}
 		dst = le.AppendUint64(dst, uint64(l.SKU))
 		dst = le.AppendUint64(dst, uint64(l.Quantity))
 		dst = le.AppendUint64(dst, uint64(l.UnitPriceFen))
@@ -913,8 +931,8 @@ func appendStockMessage(dst []byte, kind byte, m *stockMessage) []byte {
 
 // decodeStockMessage decodes a stock message into the state's scratch lines, valid until the
 // next decode: the deciders that read them keep copies, never the slice.
-func (s *State) decodeStockMessage(b []byte) (stockMessage, error) {
-	m, err := decodeStockMessageInto(b, s.stockLines[:0], s.intern)
+func (s *State) decodeStockMessage(b []byte, compact bool) (stockMessage, error) {
+	m, err := decodeStockMessageInto(b, s.stockLines[:0], s.intern, compact)
 	s.stockLines = m.Lines[:0]
 	return m, err
 }
@@ -936,7 +954,7 @@ func (s *State) intern(b []byte) string {
 // the map without end.
 const categoriesInternedMax = 4096
 
-func decodeStockMessageInto(b []byte, lines []stockLine, category func([]byte) string) (stockMessage, error) {
+func decodeStockMessageInto(b []byte, lines []stockLine, category func([]byte) string, compact bool) (stockMessage, error) {
 	le := binary.LittleEndian
 	if len(b) < 26 {
 		return stockMessage{}, fmt.Errorf("welfare: short stock message")
@@ -944,7 +962,14 @@ func decodeStockMessageInto(b []byte, lines []stockLine, category func([]byte) s
 	m := stockMessage{Order: OrderID(le.Uint64(b)), Member: MemberID(le.Uint64(b[8:])), Union: UnionID(le.Uint64(b[16:])), Lines: lines}
 	n := int(le.Uint16(b[24:]))
 	b = b[26:]
-	for i := 0; i < n; i++ {
+	for i := 0; i < n && compact; i++ {
+		if len(b) < compactLineBytes {
+			return stockMessage{}, fmt.Errorf("welfare: stock message of %d lines is short at line %d", n, i)
+		}
+		m.Lines = append(m.Lines, stockLine{SKU: stock.SKUID(le.Uint64(b)), Quantity: int64(le.Uint64(b[8:])), Code: stock.Code(b[16])})
+		b = b[compactLineBytes:]
+	}
+	for i := 0; i < n && !compact; i++ {
 		if len(b) < stockLineBytes || len(b) < stockLineBytes+int(b[stockLineBytes-1]) {
 			return stockMessage{}, fmt.Errorf("welfare: stock message of %d lines is short at line %d", n, i)
 		}

@@ -224,7 +224,7 @@ type ordFilter struct {
 }
 
 func (f ordFilter) matches(m *ordMsg) bool {
-	if f.kind >= 0 && int(m.payload[0]) != f.kind {
+	if f.kind >= 0 && int(ordKind(m.payload[0])) != f.kind {
 		return false
 	}
 	if f.from >= 0 && int(m.from) != f.from || f.to >= 0 && int(m.to) != f.to {
@@ -750,7 +750,19 @@ var ordMessageKinds = map[string]byte{
 	"reserve": 10, "reserved": 11, "confirm": 12, "release": 13, "hand_out": 14, "goods_back": 15, "uncollected": 16,
 }
 
+// ordCompact is the bit of a stock message kind sent with compact lines (SKU, quantity, code).
+const ordCompact = 0x40
+
+// ordKind is a message's kind without the compact bit.
+func ordKind(kind byte) byte {
+	if kind >= ordCompact+10 && kind <= ordCompact+16 {
+		return kind - ordCompact
+	}
+	return kind
+}
+
 func ordMessageName(kind byte) string {
+	kind = ordKind(kind)
 	for name, k := range ordMessageKinds {
 		if k == kind {
 			return name
@@ -768,7 +780,8 @@ type ordStockMessage struct {
 }
 
 func ordDecodeStock(p []byte) (ordStockMessage, bool) {
-	if len(p) < 27 || p[0] < 10 || p[0] > 16 {
+	kind := ordKind(p[0])
+	if len(p) < 27 || kind < 10 || kind > 16 {
 		return ordStockMessage{}, false
 	}
 	le := binary.LittleEndian
@@ -776,6 +789,21 @@ func ordDecodeStock(p []byte) (ordStockMessage, bool) {
 	m := ordStockMessage{order: welfare.OrderID(le.Uint64(b)), member: welfare.MemberID(le.Uint64(b[8:]))}
 	n := int(le.Uint16(b[24:]))
 	b = b[26:]
+	if p[0] != kind {
+		// Compact lines: SKU and quantity (8 bytes each) and code.
+		for i := 0; i < n; i++ {
+			if len(b) < 17 {
+				return m, false
+			}
+			s := fmt.Sprintf("%dx%d", le.Uint64(b), int64(le.Uint64(b[8:])))
+			if kind == 11 { // reserved: the SKU shard's answer per line
+				s += " " + stock.Code(b[16]).String()
+			}
+			m.lines = append(m.lines, s)
+			b = b[17:]
+		}
+		return m, len(b) == 0
+	}
 	// A line: SKU, quantity, unit price (8 bytes each), code, merchant (8), category length and
 	// category.
 	const fixed = 8 + 8 + 8 + 1 + 8 + 1
