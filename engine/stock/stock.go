@@ -338,8 +338,10 @@ func unitsOf(u *Units, st ReservationState) *int64 {
 	panic(fmt.Sprintf("stock: no units for state %d", st))
 }
 
-// Emitter receives the events a decision makes, after they are applied.
-type Emitter func(e *Event)
+// Emitter receives the events a decision makes, after they are applied. It takes the event by
+// value: an event handed through a function value by pointer would be allocated on the heap,
+// once per reservation of a sale.
+type Emitter func(e Event)
 
 func (s *State) emit(out Emitter, e Event) {
 	wasAvailable := int64(-1)
@@ -347,15 +349,15 @@ func (s *State) emit(out Emitter, e Event) {
 		wasAvailable = sk.Units.Available
 	}
 	s.Apply(&e)
-	out(&e)
+	out(e)
 	if sk, ok := s.skus[e.SKUID]; ok && wasAvailable >= 0 && e.Kind != EventSKUSet {
 		switch {
 		case wasAvailable > 0 && sk.Units.Available == 0:
 			so := Event{Kind: EventSoldOut, SKUID: e.SKUID}
-			out(&so)
+			out(so)
 		case wasAvailable == 0 && sk.Units.Available > 0:
 			bis := Event{Kind: EventBackInStock, SKUID: e.SKUID}
-			out(&bis)
+			out(bis)
 		}
 	}
 }

@@ -21,14 +21,14 @@ type recorder struct {
 	bytes  []byte
 }
 
-func (r *recorder) emit(e *stock.Event) {
-	c := *e
+func (r *recorder) emit(e stock.Event) {
+	c := e
 	if e.SKU != nil {
 		sku := *e.SKU
 		c.SKU = &sku
 	}
 	r.events = append(r.events, c)
-	r.bytes = stock.AppendEvent(r.bytes, e)
+	r.bytes = stock.AppendEvent(r.bytes, &e)
 }
 
 func (r *recorder) take() []stock.Event {

@@ -170,8 +170,8 @@ func (d *decider) orderNote(o *Order) {
 // emitOrder applies and journals the order's new form: as a patch of the form it replaces when
 // only the state, times and line codes changed, whole otherwise.
 func (d *decider) emitOrder(o *Order) {
-	if p := makeOrderPatch(d.s.orders[o.ID], o); p != nil {
-		d.out.Events = appendOrderPatch(d.out.Events, p)
+	if p, ok := makeOrderPatch(d.s.orders[o.ID], o); ok {
+		d.out.Events = appendOrderPatch(d.out.Events, &p)
 		d.s.applyOrder(o)
 		return
 	}
@@ -486,15 +486,17 @@ func minCostFlow(need []int64, cands []candidate, eligible [][]bool) ([][]int64,
 func (d *decider) sendToSKUShards(o *Order, kind byte, only func(l *OrderLine) bool) int {
 	// The SKU shards the lines name, in shard order: an order has a few lines, the engine may
 	// have thousands of shards.
-	var shards []uint32
+	var shardsBuf [8]uint32
+	shards := shardsBuf[:0]
 	for i := range o.Lines {
 		if l := &o.Lines[i]; !slices.Contains(shards, l.Shard) && (only == nil || only(l)) {
 			shards = append(shards, l.Shard)
 		}
 	}
 	slices.Sort(shards)
+	var linesBuf [8]stockLine
 	for _, s := range shards {
-		var lines []stockLine
+		lines := linesBuf[:0]
 		for i := range o.Lines {
 			l := &o.Lines[i]
 			if l.Shard == s && (only == nil || only(l)) {
@@ -1045,8 +1047,8 @@ func catalogDiffers(st *stock.State, order OrderID, l *stockLine) bool {
 
 // stockEmitter journals stock events into the batch and turns sold-out changes into notes.
 func (d *decider) stockEmitter() stock.Emitter {
-	return func(e *stock.Event) {
-		d.out.Events = stock.AppendEvent(d.out.Events, e)
+	return func(e stock.Event) {
+		d.out.Events = stock.AppendEvent(d.out.Events, &e)
 		switch e.Kind {
 		case stock.EventSoldOut:
 			d.note(OrderNote{Kind: NoteSoldOut, SKU: e.SKUID})

@@ -32,15 +32,15 @@ func orderPatchFields(o *Order) [patchFields]uint64 {
 		uint64(o.HandedNanos), uint64(o.ReturnedNanos), o.PaymentRef}
 }
 
-// makeOrderPatch returns the patch that turns prev into o, or nil when o changed more than a
-// patch says (or there is no prev).
-func makeOrderPatch(prev, o *Order) *orderPatch {
+// makeOrderPatch returns the patch that turns prev into o, and false when o changed more than
+// a patch says (or there is no prev).
+func makeOrderPatch(prev, o *Order) (p orderPatch, ok bool) {
 	if prev == nil || prev.ID != o.ID || prev.MemberID != o.MemberID || prev.UnionID != o.UnionID ||
 		prev.PickupPointID != o.PickupPointID || prev.CashFen != o.CashFen || o.Awaiting < 0 || o.Awaiting > 255 ||
 		len(prev.Lines) != len(o.Lines) || !slices.Equal(prev.Holds, o.Holds) {
-		return nil
+		return p, false
 	}
-	p := &orderPatch{ID: o.ID, State: o.State, Code: o.Code, Awaiting: uint8(o.Awaiting)}
+	p = orderPatch{ID: o.ID, State: o.State, Code: o.Code, Awaiting: uint8(o.Awaiting)}
 	for i := range o.Lines {
 		a, b := prev.Lines[i], o.Lines[i]
 		if a.Code != b.Code {
@@ -48,13 +48,13 @@ func makeOrderPatch(prev, o *Order) *orderPatch {
 		}
 		a.Code = b.Code
 		if a != b {
-			return nil
+			return p, false
 		}
 	}
 	if p.mask&patchLinesBit != 0 {
-		p.codes = make([]stock.Code, len(o.Lines))
+		p.codes = make([]stock.Code, 0, len(o.Lines))
 		for i := range o.Lines {
-			p.codes[i] = o.Lines[i].Code
+			p.codes = append(p.codes, o.Lines[i].Code)
 		}
 	}
 	was, now := orderPatchFields(prev), orderPatchFields(o)
@@ -64,7 +64,7 @@ func makeOrderPatch(prev, o *Order) *orderPatch {
 			p.values[i] = now[i]
 		}
 	}
-	return p
+	return p, true
 }
 
 // appendOrderPatch appends the whole event, header included.

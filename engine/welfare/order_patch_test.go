@@ -34,14 +34,14 @@ func TestOrderPatch(t *testing.T) {
 		"moved point":   {next(func(o *Order) { o.PickupPointID = 4 }), false},
 		"nothing moved": {next(func(o *Order) {}), true},
 	} {
-		p := makeOrderPatch(placed, tc.o)
-		if (p != nil) != tc.patch {
-			t.Fatalf("%s: patch %v, want %v", name, p != nil, tc.patch)
+		p, ok := makeOrderPatch(placed, tc.o)
+		if ok != tc.patch {
+			t.Fatalf("%s: patch %v, want %v", name, ok, tc.patch)
 		}
-		if p == nil {
+		if !ok {
 			continue
 		}
-		b := appendOrderPatch(nil, p)
+		b := appendOrderPatch(nil, &p)
 		e, n, err := DecodeEvent(b)
 		if err != nil || n != len(b) || e.Kind != EventOrderPatched {
 			t.Fatalf("%s: decode %v %d of %d: %v", name, e.Kind, n, len(b), err)
