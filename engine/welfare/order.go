@@ -170,12 +170,14 @@ func (d *decider) orderNote(o *Order) {
 // emitOrder applies and journals the order's new form: as a patch of the form it replaces when
 // only the state, times and line codes changed, whole otherwise.
 func (d *decider) emitOrder(o *Order) {
-	if p, ok := makeOrderPatch(d.s.orders[o.ID], o); ok {
+	prev := d.s.orders[o.ID]
+	if p, ok := makeOrderPatch(prev, o); ok {
 		d.out.Events = appendOrderPatch(d.out.Events, &p)
-		d.s.applyOrder(o)
-		return
+	} else {
+		d.out.Events = appendOrder(append(d.out.Events, byte(EventOrderSet), eventFormatVersion), o)
 	}
-	d.emit(Event{Kind: EventOrderSet, order: o})
+	// What applying either event does, with the order already looked up.
+	d.s.storeOrder(prev, o)
 }
 
 func (d *decider) placeOrder(c *Command) Result {
@@ -855,9 +857,13 @@ func (h *orderHeap) pop() orderDeadline {
 
 // applyOrder stores an order's new form.
 func (s *State) applyOrder(o *Order) {
-	prev, had := s.orders[o.ID]
+	s.storeOrder(s.orders[o.ID], o)
+}
+
+// storeOrder replaces prev (nil for a new order) with o.
+func (s *State) storeOrder(prev, o *Order) {
 	s.orders[o.ID] = o
-	if o.DeadlineNanos != 0 && (!had || prev.DeadlineNanos != o.DeadlineNanos) {
+	if o.DeadlineNanos != 0 && (prev == nil || prev.DeadlineNanos != o.DeadlineNanos) {
 		s.orderDeadlines.push(orderDeadline{deadline: o.DeadlineNanos, id: o.ID})
 	}
 }
