@@ -1,7 +1,6 @@
 package ledger
 
 import (
-	"container/heap"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -232,9 +231,9 @@ func RestoreSnapshot(src []byte) (*Ledger, int, error) {
 		}
 		l.transfers.insert(id, r)
 		if r.state == statePending && r.deadline != 0 {
-			l.deadlines = append(l.deadlines, deadlineEntry{deadline: r.deadline, id: id})
+			l.deadlines = append(l.deadlines, Deadline[TransferID]{At: r.deadline, ID: id})
 		}
 	}
-	heap.Init(&l.deadlines)
+	l.deadlines.Init()
 	return l, len(src) - len(b), nil
 }

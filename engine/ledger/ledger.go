@@ -1,7 +1,6 @@
 package ledger
 
 import (
-	"container/heap"
 	"fmt"
 	"math"
 )
@@ -12,7 +11,7 @@ type Ledger struct {
 	accounts     accountStore
 	accountIndex idIndex
 	transfers    transferStore
-	deadlines    deadlineHeap
+	deadlines    Deadlines[TransferID]
 
 	// undo is the log of pre-images kept while a linked chain is open, so a failed chain can be
 	// rolled back. It is empty outside Execute.
@@ -119,10 +118,10 @@ func (l *Ledger) LookupTransfer(id TransferID) (TransferStatus, bool) {
 func (l *Ledger) NextDeadlineNanos() (int64, bool) {
 	for len(l.deadlines) > 0 {
 		d := l.deadlines[0]
-		if r, ok := l.transfers.get(d.id); ok && r.state == statePending && r.deadline == d.deadline {
-			return d.deadline, true
+		if r, ok := l.transfers.get(d.ID); ok && r.state == statePending && r.deadline == d.At {
+			return d.At, true
 		}
-		heap.Pop(&l.deadlines) // Stale: closed, or rolled back with its chain.
+		l.deadlines.Pop() // Stale: closed, or rolled back with its chain.
 	}
 	return 0, false
 }
@@ -184,16 +183,16 @@ func (l *Ledger) Execute(nowNanos int64, cmds []Command, results []Result, event
 // expire voids every open pending transfer whose deadline is at or before nowNanos, in
 // deadline order then id order, so the events are the same on every run.
 func (l *Ledger) expire(nowNanos int64, events []Event) []Event {
-	for len(l.deadlines) > 0 && l.deadlines[0].deadline <= nowNanos {
-		d := heap.Pop(&l.deadlines).(deadlineEntry)
-		r, ok := l.transfers.get(d.id)
-		if !ok || r.state != statePending || r.deadline != d.deadline {
+	for len(l.deadlines) > 0 && l.deadlines[0].At <= nowNanos {
+		d := l.deadlines.Pop()
+		r, ok := l.transfers.get(d.ID)
+		if !ok || r.state != statePending || r.deadline != d.At {
 			continue
 		}
-		e := Event{Kind: EventPendingExpired, Transfer: Transfer{PendingID: d.id, TimestampNanos: nowNanos}}
+		e := Event{Kind: EventPendingExpired, Transfer: Transfer{PendingID: d.ID, TimestampNanos: nowNanos}}
 		l.Apply(&e)
 		events = append(events, e)
-		events = l.recordHistory(nowNanos, d.id, r.debit, r.credit, events)
+		events = l.recordHistory(nowNanos, d.ID, r.debit, r.credit, events)
 	}
 	return events
 }
@@ -506,7 +505,7 @@ func (l *Ledger) applyTransfer(t *Transfer) {
 		c.CreditsPendingFen += t.AmountFen
 		r.state = statePending
 		if t.DeadlineNanos != 0 {
-			heap.Push(&l.deadlines, deadlineEntry{deadline: t.DeadlineNanos, id: t.ID})
+			l.deadlines.Push(t.DeadlineNanos, t.ID)
 		}
 	case t.Flags&(PostPending|VoidPending) != 0:
 		r.referenceID = t.PendingID
@@ -667,29 +666,4 @@ func (l *Ledger) rollback() {
 	}
 	l.undo = l.undo[:0]
 	l.undoing = false
-}
-
-// Deadlines of pending transfers, earliest first, ties by id.
-
-type deadlineEntry struct {
-	deadline int64
-	id       TransferID
-}
-
-type deadlineHeap []deadlineEntry
-
-func (h deadlineHeap) Len() int { return len(h) }
-func (h deadlineHeap) Less(i, j int) bool {
-	if h[i].deadline != h[j].deadline {
-		return h[i].deadline < h[j].deadline
-	}
-	return h[i].id < h[j].id
-}
-func (h deadlineHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
-func (h *deadlineHeap) Push(x any)   { *h = append(*h, x.(deadlineEntry)) }
-func (h *deadlineHeap) Pop() any {
-	old := *h
-	x := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return x
 }

@@ -112,9 +112,10 @@ const (
 )
 
 // packRecordPayload returns payload packed into dst when S2 saves at least a fifth of it, or
-// payload as it is, and dst as grown for the next call. dst must not share memory with payload. A flash sale's records are most of all 8-byte ids, amounts and times with
-// their high bytes zero, the same SKU and merchant again and again: they pack to well under
-// half, and the disk, not the CPU, bounds a sale's decisions per second.
+// payload as it is, and dst as grown for the next call. dst must not share memory with payload.
+// A flash sale's records are most of all 8-byte ids, amounts and times with their high bytes
+// zero, the same SKU and merchant again and again: they pack to well under half, and the disk,
+// not the CPU, bounds a sale's decisions per second.
 func packRecordPayload(dst, payload []byte) (out, buf []byte) {
 	if len(payload) < packBytesMin || len(payload) > packedBodyBytesMax || payload[0] != recordFormatVersion {
 		return payload, dst

@@ -1,7 +1,6 @@
 package welfare
 
 import (
-	"container/heap"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -53,10 +52,10 @@ func (s *State) Tick(nowNanos int64, out *Output) {
 	d := decider{s: s, now: nowNanos, out: out}
 	s.ledgerEv = s.ledger.Execute(nowNanos, nil, nil, s.ledgerEv[:0])
 	d.emitLedger()
-	for len(s.expiries) > 0 && s.expiries[0].toNanos <= nowNanos {
-		e := heap.Pop(&s.expiries).(programEntry)
-		p, ok := s.programs[e.id]
-		if !ok || p.Status != ProgramActive || p.ToNanos != e.toNanos {
+	for len(s.expiries) > 0 && s.expiries[0].At <= nowNanos {
+		e := s.expiries.Pop()
+		p, ok := s.programs[e.ID]
+		if !ok || p.Status != ProgramActive || p.ToNanos != e.At {
 			continue
 		}
 		d.closeProgram(p, ProgramExpired, 0)
@@ -69,23 +68,23 @@ func (s *State) NextDeadlineNanos() (int64, bool) {
 	next, ok := s.ledger.NextDeadlineNanos()
 	for len(s.orderDeadlines) > 0 {
 		e := s.orderDeadlines[0]
-		if o, live := s.orders[e.id]; live && o.DeadlineNanos == e.deadline {
-			if !ok || e.deadline < next {
-				next, ok = e.deadline, true
+		if o, live := s.orders[e.ID]; live && o.DeadlineNanos == e.At {
+			if !ok || e.At < next {
+				next, ok = e.At, true
 			}
 			break
 		}
-		s.orderDeadlines.pop()
+		s.orderDeadlines.Pop()
 	}
 	for len(s.expiries) > 0 {
 		e := s.expiries[0]
-		if p, live := s.programs[e.id]; live && p.Status == ProgramActive && p.ToNanos == e.toNanos {
-			if !ok || e.toNanos < next {
-				next, ok = e.toNanos, true
+		if p, live := s.programs[e.ID]; live && p.Status == ProgramActive && p.ToNanos == e.At {
+			if !ok || e.At < next {
+				next, ok = e.At, true
 			}
 			break
 		}
-		heap.Pop(&s.expiries)
+		s.expiries.Pop()
 	}
 	return next, ok
 }

@@ -1,7 +1,6 @@
 package welfare
 
 import (
-	"container/heap"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -227,7 +226,7 @@ func (s *State) apply(e *Event) {
 		p := *e.Program
 		s.programs[p.ID] = &p
 		if p.Status == ProgramActive {
-			heap.Push(&s.expiries, programEntry{toNanos: p.ToNanos, id: p.ID})
+			s.expiries.Push(p.ToNanos, p.ID)
 		}
 	case EventProgramApproved:
 		s.programs[e.ProgramID].ApprovedBy = e.Officer

@@ -773,10 +773,10 @@ func (d *decider) returnOrder(c *Command) Result {
 // tickOrders ends open checkouts past their deadline and returns orders left uncollected.
 func (d *decider) tickOrders() {
 	s := d.s
-	for len(s.orderDeadlines) > 0 && s.orderDeadlines[0].deadline <= d.now {
-		e := s.orderDeadlines.pop()
-		o, ok := s.orders[e.id]
-		if !ok || o.DeadlineNanos != e.deadline {
+	for len(s.orderDeadlines) > 0 && s.orderDeadlines[0].At <= d.now {
+		e := s.orderDeadlines.Pop()
+		o, ok := s.orders[e.ID]
+		if !ok || o.DeadlineNanos != e.At {
 			continue
 		}
 		switch o.State {
@@ -801,60 +801,6 @@ func (d *decider) tickOrders() {
 	}
 }
 
-type orderDeadline struct {
-	deadline int64
-	id       OrderID
-}
-
-// orderHeap is a min-heap of order deadlines, earliest first (then by order id). It is typed,
-// not a container/heap: every order of a sale passes through it, and boxing each entry in an
-// interface cost an allocation per push and per pop.
-type orderHeap []orderDeadline
-
-func (e orderDeadline) before(o orderDeadline) bool {
-	if e.deadline != o.deadline {
-		return e.deadline < o.deadline
-	}
-	return e.id < o.id
-}
-
-func (h *orderHeap) push(e orderDeadline) {
-	*h = append(*h, e)
-	a := *h
-	for i := len(a) - 1; i > 0; {
-		parent := (i - 1) / 2
-		if !a[i].before(a[parent]) {
-			break
-		}
-		a[i], a[parent] = a[parent], a[i]
-		i = parent
-	}
-}
-
-func (h *orderHeap) pop() orderDeadline {
-	a := *h
-	top := a[0]
-	last := len(a) - 1
-	a[0] = a[last]
-	a = a[:last]
-	for i := 0; ; {
-		least, l, r := i, 2*i+1, 2*i+2
-		if l < len(a) && a[l].before(a[least]) {
-			least = l
-		}
-		if r < len(a) && a[r].before(a[least]) {
-			least = r
-		}
-		if least == i {
-			break
-		}
-		a[i], a[least] = a[least], a[i]
-		i = least
-	}
-	*h = a
-	return top
-}
-
 // applyOrder stores an order's new form.
 func (s *State) applyOrder(o *Order) {
 	s.storeOrder(s.orders[o.ID], o)
@@ -864,7 +810,7 @@ func (s *State) applyOrder(o *Order) {
 func (s *State) storeOrder(prev, o *Order) {
 	s.orders[o.ID] = o
 	if o.DeadlineNanos != 0 && (prev == nil || prev.DeadlineNanos != o.DeadlineNanos) {
-		s.orderDeadlines.push(orderDeadline{deadline: o.DeadlineNanos, id: o.ID})
+		s.orderDeadlines.Push(o.DeadlineNanos, o.ID)
 	}
 }
 

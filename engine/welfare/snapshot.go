@@ -1,7 +1,6 @@
 package welfare
 
 import (
-	"container/heap"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
@@ -123,10 +122,10 @@ func (s *State) Restore(src []byte) error {
 	for _, p := range t.Programs {
 		r.programs[p.ID] = p
 		if p.Status == ProgramActive {
-			r.expiries = append(r.expiries, programEntry{toNanos: p.ToNanos, id: p.ID})
+			r.expiries = append(r.expiries, ledger.Deadline[ProgramID]{At: p.ToNanos, ID: p.ID})
 		}
 	}
-	heap.Init(&r.expiries)
+	r.expiries.Init()
 	for _, p := range t.PickupPoints {
 		r.pickupPoints[p.ID] = p
 	}

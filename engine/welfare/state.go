@@ -199,11 +199,11 @@ type State struct {
 	federationOfficers []OfficerID
 
 	// expiries are the active programs by window end, for Tick.
-	expiries programHeap
+	expiries ledger.Deadlines[ProgramID]
 
 	stock          *stock.State
 	orders         map[OrderID]*Order
-	orderDeadlines orderHeap
+	orderDeadlines ledger.Deadlines[OrderID]
 	receivables    map[MerchantID]ledger.AccountID
 	awards         map[uint64]*Award
 	// giftChoices are members' claimed options of gift packages, by member and program. They
@@ -327,29 +327,6 @@ func (s *State) UnionMembers(id UnionID) []MemberID {
 func sortIDs[T ~uint64](ids []T) {
 	// Insertion sort for short lists, otherwise a simple heap-free quicksort from slices.
 	slicesSort(ids)
-}
-
-type programEntry struct {
-	toNanos int64
-	id      ProgramID
-}
-
-type programHeap []programEntry
-
-func (h programHeap) Len() int { return len(h) }
-func (h programHeap) Less(i, j int) bool {
-	if h[i].toNanos != h[j].toNanos {
-		return h[i].toNanos < h[j].toNanos
-	}
-	return h[i].id < h[j].id
-}
-func (h programHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
-func (h *programHeap) Push(x any)   { *h = append(*h, x.(programEntry)) }
-func (h *programHeap) Pop() any {
-	old := *h
-	x := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return x
 }
 
 // Award returns an activity award.

@@ -1,7 +1,6 @@
 package welfare
 
 import (
-	"container/heap"
 	"slices"
 )
 
@@ -63,7 +62,7 @@ func (s *State) applyProgramUpdated(u *Program) {
 	if p.ToNanos != u.ToNanos {
 		p.ToNanos = u.ToNanos
 		if p.Status == ProgramActive {
-			heap.Push(&s.expiries, programEntry{toNanos: p.ToNanos, id: p.ID})
+			s.expiries.Push(p.ToNanos, p.ID)
 		}
 	}
 }
