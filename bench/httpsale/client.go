@@ -139,20 +139,20 @@ func ParseTokenMode(s string) (TokenMode, error) {
 // Bearer returns what each member sends: its platform token, or a session made from it with
 // the secret the API server is given (what POST /api/v1/session answers).
 func (t *Tokens) Bearer(cfg workload.Config, mode TokenMode) ([]string, error) {
-	tokens, err := t.Sign(cfg)
-	if err != nil || mode == PlatformTokens {
-		return tokens, err
+	if mode == PlatformTokens {
+		return t.Sign(cfg)
 	}
 	sessions, err := t.Sessions()
 	if err != nil {
 		return nil, err
 	}
-	out := make([]string, len(tokens))
+	out := make([]string, cfg.Members)
 	now := time.Now()
-	for m := range tokens {
+	key := api.KeyFingerprint(t.KeyID, t.Public)
+	for m := range out {
 		claims := memberClaims(m)
 		claims.ExpiresAt = jwt.NewNumericDate(now.Add(tokenTTL))
-		claims.Key = api.KeyFingerprint(t.KeyID, t.Public)
+		claims.Key = key
 		if out[m], _, err = sessions.Mint(&claims, now); err != nil {
 			return nil, fmt.Errorf("session of member %d: %w", m, err)
 		}

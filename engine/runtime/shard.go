@@ -26,8 +26,6 @@ type flight[C, R any] struct {
 	acks     []seqMark // senders to acknowledge, with the mark applied
 	notes    []any
 	snapshot []byte
-	// sentEarly says the messages went to their targets when the record was sequenced.
-	sentEarly bool
 }
 
 type shard[C, R any] struct {
@@ -263,8 +261,6 @@ func (s *shard[C, R]) runBatch(first *request[C, R]) {
 			s.flightMu.Unlock()
 		}
 	} else {
-		sent := f.sent
-		f.sentEarly = s.rt.sequenced != nil
 		s.inflight = append(s.inflight, f)
 		s.flightMu.Unlock()
 		s.payload = appendRecordPayload(s.payload[:0], b.Events, &s.delta)
@@ -278,7 +274,7 @@ func (s *shard[C, R]) runBatch(first *request[C, R]) {
 		} else if s.rt.sequenced.AppendSequenced(rec, s.onDurableFn) {
 			// MessageAfterSender: the record is in the journal's order, so what a target
 			// journals after taking these is durable only if this record is.
-			s.sendOnce(f.index, sent)
+			s.sendOnce(f.index, f.sent)
 		} else {
 			// The journal refused the record (too large, or closing): its done will fail the
 			// shard, but not before this loop would sequence the next batches after a hole.
@@ -418,10 +414,11 @@ func (s *shard[C, R]) send(sent []outMessage) {
 // complete answers a batch's callers and routes its messages and acknowledgements.
 func (s *shard[C, R]) complete(f *flight[C, R], lsn uint64, err error) {
 	if err == nil {
-		if f.sentEarly {
+		if s.rt.sequenced != nil {
 			// The loop sends once the record is sequenced; if this answer comes first (the
 			// journal may call back before Append returns), it sends, so that a caller never
-			// hears of a batch whose messages have not left.
+			// hears of a batch whose messages have not left. (A batch that journaled nothing
+			// sent nothing, and its index is an earlier batch's, already sent.)
 			s.sendOnce(f.index, f.sent)
 		} else {
 			s.send(f.sent)
