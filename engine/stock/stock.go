@@ -133,36 +133,45 @@ const (
 	StateReleased  ReservationState = 5
 )
 
-type reservationKey struct {
-	order OrderID
-	sku   SKUID
-}
-
 type reservation struct {
-	member   MemberID
-	quantity int64
+	member MemberID
+	// quantity is at most Reserve's bound, 1<<20.
+	quantity int32
 	state    ReservationState
 }
 
-type memberKey struct {
-	member MemberID
-	sku    SKUID
+// entry is a SKU with its reservations and its members' units. Keeping them per SKU makes a
+// reservation one SKU lookup and small maps keyed by one word, where a sale's hot SKUs stay in
+// cache.
+type entry struct {
+	SKU
+	reservations map[OrderID]reservation
+	perMember    map[MemberID]int64
 }
 
 // State is the stock of the SKUs homed on one shard.
 type State struct {
-	skus         map[SKUID]*SKU
-	reservations map[reservationKey]reservation
-	perMember    map[memberKey]int64
+	skus map[SKUID]*entry
 }
 
 // New returns an empty stock.
 func New() *State {
-	return &State{skus: map[SKUID]*SKU{}, reservations: map[reservationKey]reservation{}, perMember: map[memberKey]int64{}}
+	return &State{skus: map[SKUID]*entry{}}
+}
+
+func newEntry(sku *SKU) *entry {
+	e := &entry{SKU: *sku, reservations: map[OrderID]reservation{}, perMember: map[MemberID]int64{}}
+	e.Units = Units{}
+	return e
 }
 
 // SKU returns a SKU homed here.
-func (s *State) SKU(id SKUID) (*SKU, bool) { sk, ok := s.skus[id]; return sk, ok }
+func (s *State) SKU(id SKUID) (*SKU, bool) {
+	if sk, ok := s.skus[id]; ok {
+		return &sk.SKU, true
+	}
+	return nil, false
+}
 
 // SKUs returns the ids of the SKUs homed here, in order.
 func (s *State) SKUs() []SKUID {
@@ -176,13 +185,20 @@ func (s *State) SKUs() []SKUID {
 
 // MemberUnits returns the units a member holds of a SKU, towards its limit.
 func (s *State) MemberUnits(member MemberID, sku SKUID) int64 {
-	return s.perMember[memberKey{member, sku}]
+	if sk, ok := s.skus[sku]; ok {
+		return sk.perMember[member]
+	}
+	return 0
 }
 
 // Reservation returns an order's reservation of a SKU.
 func (s *State) Reservation(order OrderID, sku SKUID) (member MemberID, quantity int64, state ReservationState, ok bool) {
-	r, ok := s.reservations[reservationKey{order, sku}]
-	return r.member, r.quantity, r.state, ok
+	sk, ok := s.skus[sku]
+	if !ok {
+		return 0, 0, 0, false
+	}
+	r, ok := sk.reservations[order]
+	return r.member, int64(r.quantity), r.state, ok
 }
 
 // Events. Their kinds follow the welfare and ledger kinds in the shard's one event stream.
@@ -278,47 +294,54 @@ func (s *State) Apply(e *Event) {
 	case EventSKUSet:
 		if sk, ok := s.skus[e.SKU.ID]; ok {
 			units := sk.Units
-			*sk = *e.SKU
+			sk.SKU = *e.SKU
 			sk.Units = units
 		} else {
-			n := *e.SKU
-			n.Units = Units{}
-			s.skus[n.ID] = &n
+			s.skus[e.SKU.ID] = newEntry(e.SKU)
 		}
+	case EventSoldOut, EventBackInStock:
+		// Flags for the edge; the units already say it.
+	default:
+		sk, ok := s.skus[e.SKUID]
+		if !ok {
+			panic(fmt.Sprintf("stock: apply of event kind %d to unknown sku %d", e.Kind, e.SKUID))
+		}
+		sk.apply(e)
+	}
+}
+
+// apply changes the SKU for one of its events.
+func (sk *entry) apply(e *Event) {
+	u := &sk.Units
+	switch e.Kind {
 	case EventStockReceived:
-		u := &s.skus[e.SKUID].Units
 		u.Received += e.Quantity
 		u.Available += e.Quantity
 	case EventRestocked:
-		u := &s.skus[e.SKUID].Units
 		u.Returned -= e.Quantity
 		u.Available += e.Quantity
 	case EventReserved:
-		u := &s.skus[e.SKUID].Units
 		u.Available -= e.Quantity
 		u.Reserved += e.Quantity
-		s.reservations[reservationKey{e.Order, e.SKUID}] = reservation{member: e.Member, quantity: e.Quantity, state: StateReserved}
-		s.perMember[memberKey{e.Member, e.SKUID}] += e.Quantity
+		sk.reservations[e.Order] = reservation{member: e.Member, quantity: int32(e.Quantity), state: StateReserved}
+		sk.perMember[e.Member] += e.Quantity
 	case EventMoved:
-		k := reservationKey{e.Order, e.SKUID}
-		r := s.reservations[k]
-		u := &s.skus[e.SKUID].Units
-		*unitsOf(u, r.state) -= r.quantity
+		r := sk.reservations[e.Order]
+		q := int64(r.quantity)
+		*unitsOf(u, r.state) -= q
 		if e.To == StateReleased {
-			u.Available += r.quantity
+			u.Available += q
 		} else {
-			*unitsOf(u, e.To) += r.quantity
+			*unitsOf(u, e.To) += q
 		}
 		if e.To == StateReleased || e.To == StateReturned {
-			mk := memberKey{r.member, e.SKUID}
-			if s.perMember[mk] -= r.quantity; s.perMember[mk] == 0 {
-				delete(s.perMember, mk)
+			if sk.perMember[r.member] -= q; sk.perMember[r.member] == 0 {
+				delete(sk.perMember, r.member)
 			}
 		}
 		r.state = e.To
-		s.reservations[k] = r
+		sk.reservations[e.Order] = r
 	case EventSoldOut, EventBackInStock:
-		// Flags for the edge; the units already say it.
 	default:
 		panic(fmt.Sprintf("stock: apply of event kind %d", e.Kind))
 	}
@@ -343,22 +366,17 @@ func unitsOf(u *Units, st ReservationState) *int64 {
 // once per reservation of a sale.
 type Emitter func(e Event)
 
-func (s *State) emit(out Emitter, e Event) {
-	wasAvailable := int64(-1)
-	if sk, ok := s.skus[e.SKUID]; ok {
-		wasAvailable = sk.Units.Available
-	}
-	s.Apply(&e)
+// emit applies a SKU's event and hands it out, followed by a sold-out or back-in-stock event
+// when its available units reached or left zero.
+func (sk *entry) emit(out Emitter, e Event) {
+	wasAvailable := sk.Units.Available
+	sk.apply(&e)
 	out(e)
-	if sk, ok := s.skus[e.SKUID]; ok && wasAvailable >= 0 && e.Kind != EventSKUSet {
-		switch {
-		case wasAvailable > 0 && sk.Units.Available == 0:
-			so := Event{Kind: EventSoldOut, SKUID: e.SKUID}
-			out(so)
-		case wasAvailable == 0 && sk.Units.Available > 0:
-			bis := Event{Kind: EventBackInStock, SKUID: e.SKUID}
-			out(bis)
-		}
+	switch {
+	case wasAvailable > 0 && sk.Units.Available == 0:
+		out(Event{Kind: EventSoldOut, SKUID: e.SKUID})
+	case wasAvailable == 0 && sk.Units.Available > 0:
+		out(Event{Kind: EventBackInStock, SKUID: e.SKUID})
 	}
 }
 
@@ -368,19 +386,22 @@ func (s *State) SetSKU(sku SKU, out Emitter) Code {
 		return InvalidSKU
 	}
 	sku.Units = Units{}
-	s.emit(out, Event{Kind: EventSKUSet, SKU: &sku, SKUID: 0})
+	e := Event{Kind: EventSKUSet, SKU: &sku}
+	s.Apply(&e)
+	out(e)
 	return OK
 }
 
 // Receive adds units received from the merchant.
 func (s *State) Receive(id SKUID, quantity int64, out Emitter) Code {
-	if _, ok := s.skus[id]; !ok {
+	sk, ok := s.skus[id]
+	if !ok {
 		return UnknownSKU
 	}
 	if quantity <= 0 || quantity > 1<<40 {
 		return InvalidQuantity
 	}
-	s.emit(out, Event{Kind: EventStockReceived, SKUID: id, Quantity: quantity})
+	sk.emit(out, Event{Kind: EventStockReceived, SKUID: id, Quantity: quantity})
 	return OK
 }
 
@@ -393,7 +414,7 @@ func (s *State) Restock(id SKUID, quantity int64, out Emitter) Code {
 	if quantity <= 0 || quantity > sk.Units.Returned {
 		return InvalidQuantity
 	}
-	s.emit(out, Event{Kind: EventRestocked, SKUID: id, Quantity: quantity})
+	sk.emit(out, Event{Kind: EventRestocked, SKUID: id, Quantity: quantity})
 	return OK
 }
 
@@ -402,30 +423,31 @@ func (s *State) Restock(id SKUID, quantity int64, out Emitter) Code {
 // all in one decision.
 func (s *State) Reserve(order OrderID, member MemberID, union UnionID, id SKUID, quantity, unitPriceFen, nowNanos int64,
 	campaigns []Campaign, out Emitter) Code {
-	if r, ok := s.reservations[reservationKey{order, id}]; ok {
+	sk, ok := s.skus[id]
+	if !ok {
+		return UnknownSKU
+	}
+	if r, ok := sk.reservations[order]; ok {
 		if r.state == StateReleased {
 			return WrongState
 		}
 		return Exists
 	}
-	sk, ok := s.skus[id]
 	switch {
-	case !ok:
-		return UnknownSKU
 	case quantity <= 0 || quantity > 1<<20:
 		return InvalidQuantity
 	case !sk.Listed:
 		return NotListed
 	case sk.SaleFromNanos != 0 && nowNanos < sk.SaleFromNanos, sk.SaleToNanos != 0 && nowNanos >= sk.SaleToNanos:
 		return OutsideWindow
-	case unitPriceFen != UnitPriceFen(sk, union, nowNanos, campaigns):
+	case unitPriceFen != UnitPriceFen(&sk.SKU, union, nowNanos, campaigns):
 		return PriceChanged
-	case sk.LimitPerMember > 0 && s.perMember[memberKey{member, id}]+quantity > sk.LimitPerMember:
+	case sk.LimitPerMember > 0 && sk.perMember[member]+quantity > sk.LimitPerMember:
 		return LimitExceeded
 	case sk.Units.Available < quantity:
 		return SoldOut
 	}
-	s.emit(out, Event{Kind: EventReserved, SKUID: id, Order: order, Member: member, Quantity: quantity})
+	sk.emit(out, Event{Kind: EventReserved, SKUID: id, Order: order, Member: member, Quantity: quantity})
 	return OK
 }
 
@@ -433,7 +455,11 @@ func (s *State) Reserve(order OrderID, member MemberID, union UnionID, id SKUID,
 // release (reserved or sold to available), hand out (sold to handed out), return (sold or
 // handed out to returned). A move already made answers Exists.
 func (s *State) Move(order OrderID, id SKUID, from []ReservationState, to ReservationState, out Emitter) Code {
-	r, ok := s.reservations[reservationKey{order, id}]
+	sk, ok := s.skus[id]
+	if !ok {
+		return UnknownReservation
+	}
+	r, ok := sk.reservations[order]
 	switch {
 	case !ok:
 		return UnknownReservation
@@ -442,7 +468,7 @@ func (s *State) Move(order OrderID, id SKUID, from []ReservationState, to Reserv
 	case !slices.Contains(from, r.state):
 		return WrongState
 	}
-	s.emit(out, Event{Kind: EventMoved, SKUID: id, Order: order, Member: r.member, From: r.state, To: to})
+	sk.emit(out, Event{Kind: EventMoved, SKUID: id, Order: order, Member: r.member, From: r.state, To: to})
 	return OK
 }
 
@@ -457,9 +483,14 @@ func (s *State) CheckInvariants() error {
 			return fmt.Errorf("UnitsAddUp: sku %d units %+v", id, u)
 		}
 	}
-	for k, n := range s.perMember {
-		if sk := s.skus[k.sku]; sk.LimitPerMember > 0 && n > sk.LimitPerMember {
-			return fmt.Errorf("LimitPerMember: member %d holds %d of sku %d, limit %d", k.member, n, k.sku, sk.LimitPerMember)
+	for _, sk := range s.skus {
+		if sk.LimitPerMember == 0 {
+			continue
+		}
+		for member, n := range sk.perMember {
+			if n > sk.LimitPerMember {
+				return fmt.Errorf("LimitPerMember: member %d holds %d of sku %d, limit %d", member, n, sk.ID, sk.LimitPerMember)
+			}
 		}
 	}
 	return nil
@@ -484,10 +515,11 @@ type snapshot struct {
 func (s *State) MarshalSnapshot() ([]byte, error) {
 	var snap snapshot
 	for _, id := range s.SKUs() {
-		snap.SKUs = append(snap.SKUs, s.skus[id])
-	}
-	for k, r := range s.reservations {
-		snap.Reservations = append(snap.Reservations, snapshotReservation{Order: k.order, SKU: k.sku, Member: r.member, Quantity: r.quantity, State: r.state})
+		sk := s.skus[id]
+		snap.SKUs = append(snap.SKUs, &sk.SKU)
+		for order, r := range sk.reservations {
+			snap.Reservations = append(snap.Reservations, snapshotReservation{Order: order, SKU: id, Member: r.member, Quantity: int64(r.quantity), State: r.state})
+		}
 	}
 	slices.SortFunc(snap.Reservations, func(a, b snapshotReservation) int {
 		if a.Order != b.Order {
@@ -516,12 +548,18 @@ func (s *State) UnmarshalSnapshot(data []byte) error {
 	}
 	n := New()
 	for _, sk := range snap.SKUs {
-		n.skus[sk.ID] = sk
+		e := newEntry(sk)
+		e.Units = sk.Units
+		n.skus[sk.ID] = e
 	}
 	for _, r := range snap.Reservations {
-		n.reservations[reservationKey{r.Order, r.SKU}] = reservation{member: r.Member, quantity: r.Quantity, state: r.State}
+		sk, ok := n.skus[r.SKU]
+		if !ok || r.Quantity <= 0 || r.Quantity > 1<<20 {
+			return fmt.Errorf("%w: snapshot: reservation of order %d for sku %d", ErrBadEvent, r.Order, r.SKU)
+		}
+		sk.reservations[r.Order] = reservation{member: r.Member, quantity: int32(r.Quantity), state: r.State}
 		if r.State == StateReserved || r.State == StateSold || r.State == StateHandedOut {
-			n.perMember[memberKey{r.Member, r.SKU}] += r.Quantity
+			sk.perMember[r.Member] += r.Quantity
 		}
 	}
 	*s = *n

@@ -169,8 +169,10 @@ func (d *decider) orderNote(o *Order) {
 
 // emitOrder applies and journals the order's new form: as a patch of the form it replaces when
 // only the state, times and line codes changed, whole otherwise.
-func (d *decider) emitOrder(o *Order) {
-	prev := d.s.orders[o.ID]
+func (d *decider) emitOrder(o *Order) { d.emitOrderOver(d.s.orders[o.ID], o) }
+
+// emitOrderOver is emitOrder where the caller has the form o replaces (nil for a new order).
+func (d *decider) emitOrderOver(prev, o *Order) {
 	if p, ok := makeOrderPatch(prev, o); ok {
 		d.out.Events = appendOrderPatch(d.out.Events, &p)
 	} else {
@@ -217,29 +219,29 @@ func (d *decider) placeOrder(c *Command) Result {
 	if req.CashFen < 0 || req.CashFen > totalFen {
 		return Result{Code: InvalidAmount}
 	}
-	plan, code := d.allocate(m, req, totalFen)
+	var planBuf [4]Hold
+	plan, code := d.allocate(m, req, totalFen, planBuf[:0])
 	if code != OK {
 		return Result{Code: code}
 	}
-	o := &Order{
-		ID: req.ID, MemberID: m.ID, UnionID: m.UnionID, PickupPointID: req.PickupPointID, CashFen: req.CashFen,
-		State: OrderReserving, DeadlineNanos: d.now + d.s.config.ReserveTimeoutNanos, Lines: slices.Clone(req.Lines),
-	}
-	for i := range o.Lines {
-		o.Lines[i].Code = stock.OK
-	}
-	for _, h := range plan {
-		if h.ProgramID != 0 {
+	for i := range plan {
+		if h := &plan[i]; h.ProgramID != 0 {
 			h.TransferID = ledger.TransferID(d.newID())
 			d.engine(ledger.TransferCommand(ledger.Transfer{
 				ID: h.TransferID, DebitAccountID: h.AccountID, CreditAccountID: d.receivable(h.MerchantID),
-				AmountFen: h.AmountFen, Code: ledger.CodeSpendHold, UserData: uint64(o.ID), Flags: ledger.Pending,
+				AmountFen: h.AmountFen, Code: ledger.CodeSpendHold, UserData: uint64(req.ID), Flags: ledger.Pending,
 			}))
 		}
-		o.Holds = append(o.Holds, h)
+	}
+	o := cloneOrder(&Order{
+		ID: req.ID, MemberID: m.ID, UnionID: m.UnionID, PickupPointID: req.PickupPointID, CashFen: req.CashFen,
+		State: OrderReserving, DeadlineNanos: d.now + d.s.config.ReserveTimeoutNanos, Lines: req.Lines, Holds: plan,
+	})
+	for i := range o.Lines {
+		o.Lines[i].Code = stock.OK
 	}
 	o.Awaiting = d.sendToSKUShards(o, messageReserve, nil)
-	d.emitOrder(o)
+	d.emitOrderOver(nil, o) // placeOrder looked: there is none
 	return Result{Order: o.State}
 }
 
@@ -283,8 +285,12 @@ func (c *candidate) allows(l *OrderLine) bool {
 // whose whitelist allows each line, preferring the earliest-expiring points. It solves a small
 // min-cost flow (lines to the cash part and the programs), so it finds an allocation whenever
 // one exists, where a greedy choice would fail: the cash goes where the points cannot.
-func (d *decider) allocate(m *Member, req *OrderRequest, totalFen int64) ([]Hold, Code) {
-	var cands, spent []candidate
+//
+// The holds are appended to dst.
+func (d *decider) allocate(m *Member, req *OrderRequest, totalFen int64, dst []Hold) ([]Hold, Code) {
+	// A member holds a few programs at a time; the buffers keep the rush's usual cart off the heap.
+	var candsBuf, spentBuf [4]candidate
+	cands, spent := candsBuf[:0], spentBuf[:0]
 	for i := range m.Holdings {
 		h := &m.Holdings[i]
 		p := d.s.programs[h.ProgramID]
@@ -292,7 +298,10 @@ func (d *decider) allocate(m *Member, req *OrderRequest, totalFen int64) ([]Hold
 			continue
 		}
 		a, _ := d.s.ledger.Account(h.AccountID)
-		c := candidate{programID: p.ID, accountID: h.AccountID, availFen: a.AvailableFen(), program: p, gift: d.s.GiftChoices(m.ID, p.ID)}
+		c := candidate{programID: p.ID, accountID: h.AccountID, availFen: a.AvailableFen(), program: p}
+		if p.Gift != nil {
+			c.gift = d.s.GiftChoices(m.ID, p.ID)
+		}
 		if c.availFen > 0 {
 			cands = append(cands, c)
 		} else {
@@ -308,6 +317,33 @@ func (d *decider) allocate(m *Member, req *OrderRequest, totalFen int64) ([]Hold
 		return cmpInt64(int64(a.programID), int64(b.programID))
 	})
 	lines := req.Lines
+	// One line and no cash, the festival rush's usual cart: taking the eligible programs in
+	// expiry order is the min-cost allocation, with no flow network to build.
+	if len(lines) == 1 && req.CashFen == 0 {
+		l := &lines[0]
+		need, any := l.AmountFen(), false
+		holds := dst
+		for j := range cands {
+			if !cands[j].allows(l) {
+				continue
+			}
+			any = true
+			if take := min(need, cands[j].availFen); take > 0 {
+				holds = append(holds, Hold{AccountID: cands[j].accountID, ProgramID: cands[j].programID, MerchantID: l.MerchantID, AmountFen: take})
+				need -= take
+			}
+		}
+		for j := range spent {
+			any = any || spent[j].allows(l)
+		}
+		switch {
+		case !any:
+			return nil, NotEligible
+		case need > 0:
+			return nil, InsufficientPoints
+		}
+		return holds, OK
+	}
 	eligible := make([][]bool, len(lines))
 	for i := range lines {
 		eligible[i] = make([]bool, len(cands))
@@ -324,26 +360,6 @@ func (d *decider) allocate(m *Member, req *OrderRequest, totalFen int64) ([]Hold
 			return nil, NotEligible
 		}
 	}
-	// One line and no cash, the festival rush's usual cart: taking the eligible programs in
-	// expiry order is the min-cost allocation, with no flow network to build.
-	if len(lines) == 1 && req.CashFen == 0 {
-		need := lines[0].AmountFen()
-		var holds []Hold
-		for j := range cands {
-			if need == 0 {
-				break
-			}
-			if eligible[0][j] {
-				take := min(need, cands[j].availFen)
-				holds = append(holds, Hold{AccountID: cands[j].accountID, ProgramID: cands[j].programID, MerchantID: lines[0].MerchantID, AmountFen: take})
-				need -= take
-			}
-		}
-		if need > 0 {
-			return nil, InsufficientPoints
-		}
-		return holds, OK
-	}
 	// The cash part is the first source, at the lowest cost and open to every line: a min-cost
 	// flow uses all of it (it never exceeds the total), wherever the points cannot pay.
 	sources := append([]candidate{{accountID: ExternalCashAccountID(d.s.shard), availFen: req.CashFen}}, cands...)
@@ -356,7 +372,7 @@ func (d *decider) allocate(m *Member, req *OrderRequest, totalFen int64) ([]Hold
 	if !ok {
 		return nil, InsufficientPoints
 	}
-	var holds []Hold
+	holds := dst
 	var cashFen int64
 	for i := range lines {
 		for j := range sources {
@@ -542,8 +558,7 @@ func (d *decider) receiveReserved(from uint32, m *stockMessage) {
 		}
 		return
 	}
-	n := *o
-	n.Lines = slices.Clone(o.Lines)
+	n := cloneOrder(o)
 	for _, l := range m.Lines {
 		for i := range n.Lines {
 			if n.Lines[i].Shard == from && n.Lines[i].SKU == l.SKU {
@@ -553,22 +568,22 @@ func (d *decider) receiveReserved(from uint32, m *stockMessage) {
 	}
 	n.Awaiting--
 	if n.Awaiting > 0 {
-		d.emitOrder(&n)
+		d.emitOrder(n)
 		return
 	}
 	for i := range n.Lines {
 		if c := n.Lines[i].Code; c != stock.OK && c != stock.Exists {
-			d.endCheckout(&n, OrderRefused, stockRefusal(c))
+			d.endCheckout(n, OrderRefused, stockRefusal(c))
 			return
 		}
 	}
 	if n.CashFen > 0 {
 		n.State, n.DeadlineNanos = OrderAwaitingPayment, d.now+d.s.config.PaymentTimeoutNanos
-		d.emitOrder(&n)
-		d.orderNote(&n)
+		d.emitOrder(n)
+		d.orderNote(n)
 		return
 	}
-	d.place(&n)
+	d.place(n)
 }
 
 // place confirms the order: its units are sold and its points stay held until pickup.
@@ -670,11 +685,29 @@ func (d *decider) confirmPayment(c *Command) Result {
 	return Result{Order: n.State}
 }
 
+// cloneOrder returns a copy of o that shares nothing with it. Each form of an order is a new
+// copy: notes and readers keep the forms they were given.
 func cloneOrder(o *Order) *Order {
-	n := *o
-	n.Lines = slices.Clone(o.Lines)
-	n.Holds = slices.Clone(o.Holds)
-	return &n
+	if len(o.Lines) > 1 || len(o.Holds) > 1 {
+		n := *o
+		n.Lines = slices.Clone(o.Lines)
+		n.Holds = slices.Clone(o.Holds)
+		return &n
+	}
+	// The usual order, one line paid from one program, is one allocation: fewer objects for the
+	// collector, and the order's lines are in the cache lines it reads anyway.
+	b := new(orderBox)
+	b.order = *o
+	b.order.Lines = append(b.line[:0:1], o.Lines...)
+	b.order.Holds = append(b.hold[:0:1], o.Holds...)
+	return &b.order
+}
+
+// orderBox is an order with room for one line and one hold.
+type orderBox struct {
+	order Order
+	line  [1]OrderLine
+	hold  [1]Hold
 }
 
 func (d *decider) cancelOrder(c *Command) Result {
