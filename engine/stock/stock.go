@@ -134,6 +134,7 @@ const (
 )
 
 type reservation struct {
+	order  OrderID
 	member MemberID
 	// quantity is at most Reserve's bound, 1<<20.
 	quantity int32
@@ -145,9 +146,43 @@ type reservation struct {
 // cache.
 type entry struct {
 	SKU
-	reservations map[OrderID]reservation
+	// reservations are the SKU's reservations in the order they were made, and rows finds an
+	// order's; last is the row the last lookup found, since applying a decision's event looks
+	// up what the decision just did.
+	reservations []reservation
+	rows         map[OrderID]uint32
+	last         uint32
 	perMember    map[MemberID]int64
 }
+
+// reservation returns an order's reservation of the SKU.
+func (sk *entry) reservation(order OrderID) (*reservation, bool) {
+	if int(sk.last) < len(sk.reservations) && sk.reservations[sk.last].order == order {
+		return &sk.reservations[sk.last], true
+	}
+	i, ok := sk.rows[order]
+	if !ok {
+		return nil, false
+	}
+	sk.last = i
+	return &sk.reservations[i], true
+}
+
+// flashSale reports whether the SKU is sold in a rush: it has a sale window or a limit per member.
+func (sk *entry) flashSale() bool {
+	return sk.LimitPerMember > 0 || sk.SaleFromNanos != 0 || sk.SaleToNanos != 0
+}
+
+func (sk *entry) addReservation(r reservation) {
+	sk.last = uint32(len(sk.reservations))
+	sk.rows[r.order] = sk.last
+	sk.reservations = append(sk.reservations, r)
+}
+
+// reservationsHint bounds the room a flash-sale SKU's first stock makes for its reservations:
+// a sale makes about one per unit, and growing the tables during the rush costs more than the
+// room. Other SKUs grow theirs as orders come.
+const reservationsHint = 4096
 
 // State is the stock of the SKUs homed on one shard.
 type State struct {
@@ -160,7 +195,7 @@ func New() *State {
 }
 
 func newEntry(sku *SKU) *entry {
-	e := &entry{SKU: *sku, reservations: map[OrderID]reservation{}, perMember: map[MemberID]int64{}}
+	e := &entry{SKU: *sku, rows: map[OrderID]uint32{}, perMember: map[MemberID]int64{}}
 	e.Units = Units{}
 	return e
 }
@@ -197,8 +232,11 @@ func (s *State) Reservation(order OrderID, sku SKUID) (member MemberID, quantity
 	if !ok {
 		return 0, 0, 0, false
 	}
-	r, ok := sk.reservations[order]
-	return r.member, int64(r.quantity), r.state, ok
+	r, ok := sk.reservation(order)
+	if !ok {
+		return 0, 0, 0, false
+	}
+	return r.member, int64(r.quantity), r.state, true
 }
 
 // Events. Their kinds follow the welfare and ledger kinds in the shard's one event stream.
@@ -315,6 +353,12 @@ func (sk *entry) apply(e *Event) {
 	u := &sk.Units
 	switch e.Kind {
 	case EventStockReceived:
+		if u.Received == 0 && len(sk.reservations) == 0 && sk.flashSale() {
+			n := int(min(e.Quantity, reservationsHint))
+			sk.reservations = make([]reservation, 0, n)
+			sk.rows = make(map[OrderID]uint32, n)
+			sk.perMember = make(map[MemberID]int64, n)
+		}
 		u.Received += e.Quantity
 		u.Available += e.Quantity
 	case EventRestocked:
@@ -323,10 +367,13 @@ func (sk *entry) apply(e *Event) {
 	case EventReserved:
 		u.Available -= e.Quantity
 		u.Reserved += e.Quantity
-		sk.reservations[e.Order] = reservation{member: e.Member, quantity: int32(e.Quantity), state: StateReserved}
+		sk.addReservation(reservation{order: e.Order, member: e.Member, quantity: int32(e.Quantity), state: StateReserved})
 		sk.perMember[e.Member] += e.Quantity
 	case EventMoved:
-		r := sk.reservations[e.Order]
+		r, ok := sk.reservation(e.Order)
+		if !ok {
+			panic(fmt.Sprintf("stock: move of order %d's reservation of sku %d, which it does not have", e.Order, e.SKUID))
+		}
 		q := int64(r.quantity)
 		*unitsOf(u, r.state) -= q
 		if e.To == StateReleased {
@@ -340,7 +387,6 @@ func (sk *entry) apply(e *Event) {
 			}
 		}
 		r.state = e.To
-		sk.reservations[e.Order] = r
 	case EventSoldOut, EventBackInStock:
 	default:
 		panic(fmt.Sprintf("stock: apply of event kind %d", e.Kind))
@@ -427,7 +473,7 @@ func (s *State) Reserve(order OrderID, member MemberID, union UnionID, id SKUID,
 	if !ok {
 		return UnknownSKU
 	}
-	if r, ok := sk.reservations[order]; ok {
+	if r, ok := sk.reservation(order); ok {
 		if r.state == StateReleased {
 			return WrongState
 		}
@@ -459,7 +505,7 @@ func (s *State) Move(order OrderID, id SKUID, from []ReservationState, to Reserv
 	if !ok {
 		return UnknownReservation
 	}
-	r, ok := sk.reservations[order]
+	r, ok := sk.reservation(order)
 	switch {
 	case !ok:
 		return UnknownReservation
@@ -517,8 +563,8 @@ func (s *State) MarshalSnapshot() ([]byte, error) {
 	for _, id := range s.SKUs() {
 		sk := s.skus[id]
 		snap.SKUs = append(snap.SKUs, &sk.SKU)
-		for order, r := range sk.reservations {
-			snap.Reservations = append(snap.Reservations, snapshotReservation{Order: order, SKU: id, Member: r.member, Quantity: int64(r.quantity), State: r.state})
+		for _, r := range sk.reservations {
+			snap.Reservations = append(snap.Reservations, snapshotReservation{Order: r.order, SKU: id, Member: r.member, Quantity: int64(r.quantity), State: r.state})
 		}
 	}
 	slices.SortFunc(snap.Reservations, func(a, b snapshotReservation) int {
@@ -557,7 +603,10 @@ func (s *State) UnmarshalSnapshot(data []byte) error {
 		if !ok || r.Quantity <= 0 || r.Quantity > 1<<20 {
 			return fmt.Errorf("%w: snapshot: reservation of order %d for sku %d", ErrBadEvent, r.Order, r.SKU)
 		}
-		sk.reservations[r.Order] = reservation{member: r.Member, quantity: int32(r.Quantity), state: r.State}
+		if _, dup := sk.rows[r.Order]; dup {
+			return fmt.Errorf("%w: snapshot: two reservations of order %d for sku %d", ErrBadEvent, r.Order, r.SKU)
+		}
+		sk.addReservation(reservation{order: r.Order, member: r.Member, quantity: int32(r.Quantity), state: r.State})
 		if r.State == StateReserved || r.State == StateSold || r.State == StateHandedOut {
 			sk.perMember[r.Member] += r.Quantity
 		}

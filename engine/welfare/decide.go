@@ -66,15 +66,8 @@ func (s *State) Tick(nowNanos int64, out *Output) {
 // NextDeadlineNanos is the earliest program expiry or ledger deadline.
 func (s *State) NextDeadlineNanos() (int64, bool) {
 	next, ok := s.ledger.NextDeadlineNanos()
-	for len(s.orderDeadlines) > 0 {
-		e := s.orderDeadlines[0]
-		if o, live := s.orders[e.ID]; live && o.DeadlineNanos == e.At {
-			if !ok || e.At < next {
-				next, ok = e.At, true
-			}
-			break
-		}
-		s.orderDeadlines.Pop()
+	if at, due := s.orders.nextDeadline(); due && (!ok || at < next) {
+		next, ok = at, true
 	}
 	for len(s.expiries) > 0 {
 		e := s.expiries[0]
@@ -675,7 +668,7 @@ func (d *decider) moveMember(c *Command) Result {
 	// A return within its window refunds points to the accounts the member would leave behind
 	// here, where nothing would ever reach them: the member moves once the window has passed.
 	// (The scan decides only yes or no, so the map's order does not matter.)
-	for _, o := range d.s.orders {
+	for _, o := range d.s.orders.forms {
 		if o.MemberID == m.ID && o.State == OrderHandedOut && d.now < o.HandedNanos+d.s.config.ReturnWindowNanos &&
 			slices.ContainsFunc(o.Holds, func(h Hold) bool { return h.ProgramID != 0 }) {
 			return Result{Code: MemberHasHolds}

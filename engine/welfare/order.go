@@ -130,7 +130,7 @@ const (
 // Order codes are in command.go.
 
 // Order returns an order of a member on this shard.
-func (s *State) Order(id OrderID) (*Order, bool) { o, ok := s.orders[id]; return o, ok }
+func (s *State) Order(id OrderID) (*Order, bool) { return s.orders.get(id) }
 
 // Stock gives read access to the SKUs homed on this shard.
 func (s *State) Stock() *stock.State { return s.stock }
@@ -169,7 +169,7 @@ func (d *decider) orderNote(o *Order) {
 
 // emitOrder applies and journals the order's new form: as a patch of the form it replaces when
 // only the state, times and line codes changed, whole otherwise.
-func (d *decider) emitOrder(o *Order) { d.emitOrderOver(d.s.orders[o.ID], o) }
+func (d *decider) emitOrder(o *Order) { prev, _ := d.s.orders.get(o.ID); d.emitOrderOver(prev, o) }
 
 // emitOrderOver is emitOrder where the caller has the form o replaces (nil for a new order).
 func (d *decider) emitOrderOver(prev, o *Order) {
@@ -187,7 +187,7 @@ func (d *decider) placeOrder(c *Command) Result {
 	if req == nil || req.ID == 0 {
 		return Result{Code: InvalidID}
 	}
-	if o, ok := d.s.orders[req.ID]; ok {
+	if o, ok := d.s.orders.get(req.ID); ok {
 		if o.MemberID != c.MemberID {
 			return Result{Code: ExistsWithDifferentFields}
 		}
@@ -541,7 +541,7 @@ func (d *decider) stockMessageBytes(kind byte, m *stockMessage) []byte {
 
 // receiveReserved records a SKU shard's answers for an order's lines.
 func (d *decider) receiveReserved(from uint32, m *stockMessage) {
-	o, ok := d.s.orders[m.Order]
+	o, ok := d.s.orders.get(m.Order)
 	if !ok {
 		return
 	}
@@ -583,14 +583,15 @@ func (d *decider) receiveReserved(from uint32, m *stockMessage) {
 		d.orderNote(n)
 		return
 	}
-	d.place(n)
+	d.place(o, n)
 }
 
-// place confirms the order: its units are sold and its points stay held until pickup.
-func (d *decider) place(o *Order) {
+// place confirms the order o, the new form of prev: its units are sold and its points stay
+// held until pickup.
+func (d *decider) place(prev, o *Order) {
 	o.State, o.PlacedNanos, o.DeadlineNanos = OrderPlaced, d.now, 0
 	d.sendToSKUShards(o, messageConfirm, nil)
-	d.emitOrder(o)
+	d.emitOrderOver(prev, o)
 	d.orderNote(o)
 }
 
@@ -655,7 +656,7 @@ func stockRefusal(c stock.Code) Code {
 }
 
 func (d *decider) confirmPayment(c *Command) Result {
-	o, ok := d.s.orders[c.OrderID]
+	o, ok := d.s.orders.get(c.OrderID)
 	switch {
 	case !ok || o.MemberID != c.MemberID && c.MemberID != 0:
 		return Result{Code: UnknownOrder}
@@ -681,7 +682,7 @@ func (d *decider) confirmPayment(c *Command) Result {
 			}))
 		}
 	}
-	d.place(n)
+	d.place(o, n)
 	return Result{Order: n.State}
 }
 
@@ -711,7 +712,7 @@ type orderBox struct {
 }
 
 func (d *decider) cancelOrder(c *Command) Result {
-	o, ok := d.s.orders[c.OrderID]
+	o, ok := d.s.orders.get(c.OrderID)
 	if !ok || (c.MemberID != 0 && o.MemberID != c.MemberID) {
 		return Result{Code: UnknownOrder}
 	}
@@ -736,7 +737,7 @@ func (d *decider) cancelOrder(c *Command) Result {
 
 // advance moves an order through fulfilment: shipped, arrived (ready for pickup), handed out.
 func (d *decider) advance(c *Command, from, to OrderState) Result {
-	o, ok := d.s.orders[c.OrderID]
+	o, ok := d.s.orders.get(c.OrderID)
 	switch {
 	case !ok:
 		return Result{Code: UnknownOrder}
@@ -771,7 +772,7 @@ func (d *decider) advance(c *Command, from, to OrderState) Result {
 // refunded to the program (or its union's budget if the program has closed) and the
 // merchant's receivable is reversed.
 func (d *decider) returnOrder(c *Command) Result {
-	o, ok := d.s.orders[c.OrderID]
+	o, ok := d.s.orders.get(c.OrderID)
 	switch {
 	case !ok || (c.MemberID != 0 && o.MemberID != c.MemberID):
 		return Result{Code: UnknownOrder}
@@ -806,11 +807,10 @@ func (d *decider) returnOrder(c *Command) Result {
 // tickOrders ends open checkouts past their deadline and returns orders left uncollected.
 func (d *decider) tickOrders() {
 	s := d.s
-	for len(s.orderDeadlines) > 0 && s.orderDeadlines[0].At <= d.now {
-		e := s.orderDeadlines.Pop()
-		o, ok := s.orders[e.ID]
-		if !ok || o.DeadlineNanos != e.At {
-			continue
+	for {
+		o, ok := s.orders.popDue(d.now)
+		if !ok {
+			return
 		}
 		switch o.State {
 		case OrderReserving:
@@ -836,15 +836,13 @@ func (d *decider) tickOrders() {
 
 // applyOrder stores an order's new form.
 func (s *State) applyOrder(o *Order) {
-	s.storeOrder(s.orders[o.ID], o)
+	prev, _ := s.orders.get(o.ID)
+	s.storeOrder(prev, o)
 }
 
 // storeOrder replaces prev (nil for a new order) with o.
 func (s *State) storeOrder(prev, o *Order) {
-	s.orders[o.ID] = o
-	if o.DeadlineNanos != 0 && (prev == nil || prev.DeadlineNanos != o.DeadlineNanos) {
-		s.orderDeadlines.Push(o.DeadlineNanos, o.ID)
-	}
+	s.orders.store(prev, o)
 }
 
 // Stock messages between a member's shard and SKU shards.

@@ -120,7 +120,7 @@ func decodeOrderPatch(b []byte) (*orderPatch, int, error) {
 
 // patchedOrder is the order a patch makes of the order it patches, for replay.
 func (s *State) patchedOrder(p *orderPatch) (*Order, error) {
-	prev, ok := s.orders[p.ID]
+	prev, ok := s.orders.get(p.ID)
 	if !ok {
 		return nil, fmt.Errorf("%w: patch of order %d, which is not on this shard", ErrBadEvent, p.ID)
 	}

@@ -49,7 +49,8 @@ func TestOrderPatch(t *testing.T) {
 		if again := AppendEvent(nil, &e); string(again) != string(b) {
 			t.Fatalf("%s: re-encodes to other bytes", name)
 		}
-		s := &State{orders: map[OrderID]*Order{placed.ID: placed}}
+		s := &State{orders: newOrderTable()}
+		s.orders.store(nil, placed)
 		got, err := s.patchedOrder(e.patch)
 		if err != nil || !reflect.DeepEqual(got, tc.o) {
 			t.Fatalf("%s: patched to\n%+v, %v\nwant\n%+v", name, got, err, tc.o)
@@ -63,7 +64,7 @@ func TestOrderPatch(t *testing.T) {
 				t.Fatalf("%s: cut at %d: %v", name, cut, err)
 			}
 		}
-		if _, err := (&State{orders: map[OrderID]*Order{}}).patchedOrder(e.patch); !errors.Is(err, ErrBadEvent) {
+		if _, err := (&State{orders: newOrderTable()}).patchedOrder(e.patch); !errors.Is(err, ErrBadEvent) {
 			t.Fatalf("%s: patch of a missing order: %v", name, err)
 		}
 	}

@@ -61,7 +61,7 @@ func (s *State) AppendSnapshot(dst []byte) []byte {
 		panic(err)
 	}
 	var orders []byte
-	for _, o := range sortedValues(s.orders) {
+	for _, o := range s.orders.sorted() {
 		orders = appendOrder(orders, o)
 	}
 	var gifts []giftChoice

@@ -201,11 +201,10 @@ type State struct {
 	// expiries are the active programs by window end, for Tick.
 	expiries ledger.Deadlines[ProgramID]
 
-	stock          *stock.State
-	orders         map[OrderID]*Order
-	orderDeadlines ledger.Deadlines[OrderID]
-	receivables    map[MerchantID]ledger.AccountID
-	awards         map[uint64]*Award
+	stock       *stock.State
+	orders      orderTable
+	receivables map[MerchantID]ledger.AccountID
+	awards      map[uint64]*Award
 	// giftChoices are members' claimed options of gift packages, by member and program. They
 	// live outside Holding so that a holding has no pointer: members' holdings are the bulk of
 	// an issuance's allocations, and pointer-free ones cost the collector nothing.
@@ -246,7 +245,7 @@ func New(shard, shardsCount uint32) *State {
 		shard: shard, shardsCount: shardsCount, ledger: ledger.New(), config: DefaultConfig(),
 		unions: map[UnionID]*Union{}, members: map[MemberID]*Member{}, programs: map[ProgramID]*Program{},
 		pickupPoints: map[PickupPointID]*PickupPoint{}, merchants: map[MerchantID]*Merchant{},
-		nextID: welfareIDBase, stock: stock.New(), orders: map[OrderID]*Order{}, receivables: map[MerchantID]ledger.AccountID{},
+		nextID: welfareIDBase, stock: stock.New(), orders: newOrderTable(), receivables: map[MerchantID]ledger.AccountID{},
 		awards: map[uint64]*Award{}, giftChoices: map[holdingKey][]SKUID{},
 	}
 	for _, a := range []ledger.Account{
@@ -342,7 +341,7 @@ func (s *State) Unions() []*Union { return sortedValues(s.unions) }
 func (s *State) Members() []*Member { return sortedValues(s.members) }
 
 // Orders lists the orders on this shard, in id order.
-func (s *State) Orders() []*Order { return sortedValues(s.orders) }
+func (s *State) Orders() []*Order { return s.orders.sorted() }
 
 // PickupPoints and Merchants list the directory kept on this shard.
 func (s *State) PickupPoints() []*PickupPoint { return sortedValues(s.pickupPoints) }
