@@ -19,16 +19,23 @@ import (
 // limit of 1, or 100 SKUs of 1,000 units each, every member trying a random one. The journal is
 // on (fdatasync). The edge refuses attempts on a SKU flagged sold out without touching the
 // engine, as the API does.
+//
+// The members' attempts reach each member shard from saleSubmitters concurrent submitters,
+// each passing saleSubmitChunk attempts at a time and waiting for their answers: 2,048 attempts
+// in flight per shard, where the edge of a rush has a request in flight per member clicking
+// (and the runtime drains up to 8,190 commands into a batch).
 const (
 	saleShardsCount  = 16
 	saleMembersCount = 100_000
 	saleUnionsCount  = saleShardsCount * 4
+	saleSubmitters   = 4
 	saleSubmitChunk  = 512
+	saleSKUFirst     = 9000
 )
 
 type saleBoard struct {
-	mu      sync.Mutex
-	soldOut map[stock.SKUID]bool
+	// soldOut is the edge's flag per SKU, by SKU id less saleSKUFirst.
+	soldOut []atomic.Bool
 	placed  atomic.Int64
 	refused atomic.Int64
 	decided atomic.Int64
@@ -41,9 +48,7 @@ func (s *saleBoard) on(_ uint32, notes []any) {
 		n := x.(welfare.OrderNote)
 		switch n.Kind {
 		case welfare.NoteSoldOut, welfare.NoteBackInStock:
-			s.mu.Lock()
-			s.soldOut[n.SKU] = n.Kind == welfare.NoteSoldOut
-			s.mu.Unlock()
+			s.soldOut[n.SKU-saleSKUFirst].Store(n.Kind == welfare.NoteSoldOut)
 		case welfare.NoteOrder:
 			switch n.State {
 			case welfare.OrderPlaced:
@@ -64,11 +69,7 @@ func (s *saleBoard) decide(n int64) {
 	}
 }
 
-func (s *saleBoard) isSoldOut(id stock.SKUID) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.soldOut[id]
-}
+func (s *saleBoard) isSoldOut(id stock.SKUID) bool { return s.soldOut[id-saleSKUFirst].Load() }
 
 func saleMember(i int) welfare.MemberID  { return welfare.MemberID(1_000_000 + i) }
 func saleUnion(i int) welfare.UnionID    { return welfare.UnionID(1 + i%saleUnionsCount) }
@@ -78,7 +79,7 @@ func saleShard(u welfare.UnionID) uint32 { return uint32(u-1) % saleShardsCount 
 // their home shards.
 func setupSale(b *testing.B, skus int, unitsPerSKU int64) (*runtime.Runtime[shard.Command, shard.Result], *saleBoard) {
 	b.Helper()
-	board := &saleBoard{soldOut: map[stock.SKUID]bool{}, done: make(chan struct{}), target: saleMembersCount}
+	board := &saleBoard{soldOut: make([]atomic.Bool, skus), done: make(chan struct{}), target: saleMembersCount}
 	j, err := journal.Open(b.TempDir(), journal.Options{GroupBytesMax: 64 << 20, RecordPayloadBytesMax: 32 << 20})
 	if err != nil {
 		b.Fatal(err)
@@ -127,7 +128,7 @@ func setupSale(b *testing.B, skus int, unitsPerSKU int64) (*runtime.Runtime[shar
 		submit(saleShard(id), []shard.Command{{Kind: welfare.Issue, ProgramID: welfare.ProgramID(u), Officer: 7}})
 	}
 	for k := 0; k < skus; k++ {
-		sku := stock.SKUID(9000 + k)
+		sku := stock.SKUID(saleSKUFirst + k)
 		home := uint32(k) % saleShardsCount
 		submit(home, []shard.Command{
 			{Kind: welfare.SetSKU, SKU: stock.SKU{ID: sku, MerchantID: 3, Category: "food", PriceFen: 10_00, Listed: true, LimitPerMember: 1}},
@@ -137,20 +138,33 @@ func setupSale(b *testing.B, skus int, unitsPerSKU int64) (*runtime.Runtime[shar
 	return rt, board
 }
 
-// runSale makes every member try once, from concurrent submitters per member shard.
-func runSale(b *testing.B, rt *runtime.Runtime[shard.Command, shard.Result], board *saleBoard, skus int, round int) {
+// saleSubmitterMembers returns, per member shard and submitter, the members it submits, and a
+// source of their random SKUs for the round.
+func saleSubmitterMembers(round int) (parts [][]int, rngs []*rand.Rand, shards []uint32) {
 	byShard := make([][]int, saleShardsCount)
 	for i := 0; i < saleMembersCount; i++ {
 		s := saleShard(saleUnion(i))
 		byShard[s] = append(byShard[s], i)
 	}
+	for s, members := range byShard {
+		for k := range saleSubmitters {
+			parts = append(parts, members[len(members)*k/saleSubmitters:len(members)*(k+1)/saleSubmitters])
+			rngs = append(rngs, rand.New(rand.NewPCG(uint64(s)<<8|uint64(k), uint64(round))))
+			shards = append(shards, uint32(s))
+		}
+	}
+	return parts, rngs, shards
+}
+
+// runSale makes every member try once, from concurrent submitters per member shard.
+func runSale(b *testing.B, rt *runtime.Runtime[shard.Command, shard.Result], board *saleBoard, skus int, round int) {
+	parts, rngs, shards := saleSubmitterMembers(round)
 	var wg sync.WaitGroup
 	var edge atomic.Int64
-	for s := range byShard {
+	for p := range parts {
 		wg.Add(1)
-		go func(s uint32, members []int) {
+		go func(s uint32, members []int, rng *rand.Rand) {
 			defer wg.Done()
-			rng := rand.New(rand.NewPCG(uint64(s), uint64(round)))
 			cmds := make([]shard.Command, 0, saleSubmitChunk)
 			results := make([]shard.Result, saleSubmitChunk)
 			lines := make([]welfare.OrderLine, saleSubmitChunk)
@@ -175,7 +189,7 @@ func runSale(b *testing.B, rt *runtime.Runtime[shard.Command, shard.Result], boa
 				if skus > 1 {
 					k = rng.IntN(skus)
 				}
-				sku := stock.SKUID(9000 + k)
+				sku := stock.SKUID(saleSKUFirst + k)
 				if board.isSoldOut(sku) {
 					edge.Add(1)
 					board.refused.Add(1)
@@ -191,7 +205,7 @@ func runSale(b *testing.B, rt *runtime.Runtime[shard.Command, shard.Result], boa
 				}
 			}
 			flush()
-		}(uint32(s), byShard[s])
+		}(shards[p], parts[p], rngs[p])
 	}
 	wg.Wait()
 	select {
@@ -241,15 +255,10 @@ func BenchmarkFlashSale(b *testing.B) {
 // expectedHundred is the sum over the SKUs of min(attempts, units) for round's random choices.
 func expectedHundred(round, skus int, units int64) int64 {
 	attempts := make([]int64, skus)
-	byShard := make([][]int, saleShardsCount)
-	for i := 0; i < saleMembersCount; i++ {
-		s := saleShard(saleUnion(i))
-		byShard[s] = append(byShard[s], i)
-	}
-	for s := range byShard {
-		rng := rand.New(rand.NewPCG(uint64(s), uint64(round)))
-		for range byShard[s] {
-			attempts[rng.IntN(skus)]++
+	parts, rngs, _ := saleSubmitterMembers(round)
+	for p := range parts {
+		for range parts[p] {
+			attempts[rngs[p].IntN(skus)]++
 		}
 	}
 	var sum int64
