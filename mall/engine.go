@@ -109,11 +109,8 @@ const DirectoryShard uint32 = 0
 func (e *Engine) OnNotes(_ uint32, notes []any) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	for _, x := range notes {
-		n, ok := x.(welfare.OrderNote)
-		if !ok {
-			continue
-		}
+	for note := range shard.OrderNotes(notes) {
+		n := *note
 		switch n.Kind {
 		case welfare.NoteSoldOut:
 			e.soldOut[n.SKU] = true

@@ -44,8 +44,7 @@ type saleBoard struct {
 }
 
 func (s *saleBoard) on(_ uint32, notes []any) {
-	for _, x := range notes {
-		n := x.(welfare.OrderNote)
+	for n := range shard.OrderNotes(notes) {
 		switch n.Kind {
 		case welfare.NoteSoldOut, welfare.NoteBackInStock:
 			s.soldOut[n.SKU-saleSKUFirst].Store(n.Kind == welfare.NoteSoldOut)

@@ -5,6 +5,8 @@ package shard
 
 import (
 	"encoding/binary"
+	"iter"
+	"slices"
 
 	"huigong/engine/runtime"
 	"huigong/engine/welfare"
@@ -21,8 +23,27 @@ type Machine struct {
 	state   *welfare.State
 	out     welfare.Output
 	pending []welfare.Outgoing
+	notes   Notes
 	packed  []byte
 	seen    []uint32
+}
+
+// Notes are a batch's order notes: the machine hands the runtime one Notes per batch, not one
+// boxed value per note. OrderNotes reads them back.
+type Notes []welfare.OrderNote
+
+// OrderNotes yields the order notes among the notes the runtime delivers to OnNotes.
+func OrderNotes(notes []any) iter.Seq[*welfare.OrderNote] {
+	return func(yield func(*welfare.OrderNote) bool) {
+		for _, x := range notes {
+			batch, _ := x.(Notes)
+			for i := range batch {
+				if !yield(&batch[i]) {
+					return
+				}
+			}
+		}
+	}
 }
 
 var (
@@ -51,9 +72,7 @@ func (m *Machine) flush(b *runtime.Batch) {
 	b.Events, m.out.Events = m.out.Events, nil
 	m.pending = append(m.pending, m.out.Outgoing...)
 	m.out.Outgoing = m.out.Outgoing[:0]
-	for i := range m.out.Notes {
-		b.Notify(m.out.Notes[i])
-	}
+	m.notes = append(m.notes, m.out.Notes...)
 	m.out.Notes = m.out.Notes[:0]
 }
 
@@ -106,9 +125,14 @@ func (m *Machine) targets() []uint32 {
 // packedMessage marks a message that carries several; welfare's own kinds are all below it.
 const packedMessage = 0xff
 
-// EndBatch sends the batch's messages, packed per target shard.
+// EndBatch sends the batch's messages, packed per target shard, and its notes.
 func (m *Machine) EndBatch(b *runtime.Batch) {
 	m.sendPending(b)
+	if len(m.notes) > 0 {
+		b.Notify(slices.Clone(m.notes))
+		clear(m.notes)
+		m.notes = m.notes[:0]
+	}
 	m.out.Reset() // The payloads were copied into the batch's messages.
 }
 

@@ -22,11 +22,10 @@ type notes struct {
 func (n *notes) on(_ uint32, ns []any) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	for _, x := range ns {
-		note := x.(welfare.OrderNote)
+	for note := range shard.OrderNotes(ns) {
 		switch note.Kind {
 		case welfare.NoteOrder:
-			n.orders[note.OrderID] = note
+			n.orders[note.OrderID] = *note
 		case welfare.NoteSoldOut:
 			n.soldOut[note.SKU] = true
 		case welfare.NoteBackInStock:

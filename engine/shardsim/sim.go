@@ -143,11 +143,7 @@ type noteBook struct {
 func (n *noteBook) on(_ uint32, notes []any) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	for _, x := range notes {
-		note, ok := x.(welfare.OrderNote)
-		if !ok {
-			continue
-		}
+	for note := range shard.OrderNotes(notes) {
 		n.count++
 		switch note.Kind {
 		case welfare.NoteOrder:
@@ -157,7 +153,7 @@ func (n *noteBook) on(_ uint32, notes []any) {
 		case welfare.NoteBackInStock:
 			n.soldOut[note.SKU] = false
 		case welfare.NoteRefundPayment:
-			n.refunds[note.OrderID] = append(n.refunds[note.OrderID], note)
+			n.refunds[note.OrderID] = append(n.refunds[note.OrderID], *note)
 		}
 	}
 }
