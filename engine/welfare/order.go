@@ -233,10 +233,13 @@ func (d *decider) placeOrder(c *Command) Result {
 			}))
 		}
 	}
+	// The new order's form gets its own copies of the lines and the plan (on the stack).
 	o := cloneOrder(&Order{
 		ID: req.ID, MemberID: m.ID, UnionID: m.UnionID, PickupPointID: req.PickupPointID, CashFen: req.CashFen,
-		State: OrderReserving, DeadlineNanos: d.now + d.s.config.ReserveTimeoutNanos, Lines: req.Lines, Holds: plan,
+		State: OrderReserving, DeadlineNanos: d.now + d.s.config.ReserveTimeoutNanos,
 	})
+	o.Lines = append(o.Lines, req.Lines...)
+	o.Holds = append(o.Holds, plan...)
 	for i := range o.Lines {
 		o.Lines[i].Code = stock.OK
 	}
@@ -977,7 +980,8 @@ func (d *decider) receiveStock(kind byte, from uint32, m *stockMessage) {
 	emit := d.stockEmitter()
 	switch kind {
 	case messageReserve:
-		reply := stockMessage{Order: m.Order, Member: m.Member, Lines: make([]stockLine, 0, len(m.Lines))}
+		var linesBuf [4]stockLine // the rush's carts, without a heap allocation per message
+		reply := stockMessage{Order: m.Order, Member: m.Member, Lines: linesBuf[:0]}
 		for _, l := range m.Lines {
 			if catalogDiffers(s.stock, m.Order, &l) {
 				// The member's shard checked the programs' whitelists against another category
@@ -1028,15 +1032,25 @@ func catalogDiffers(st *stock.State, order OrderID, l *stockLine) bool {
 	return !reserved
 }
 
-// stockEmitter journals stock events into the batch and turns sold-out changes into notes.
+// stockEmitter journals stock events into the decider's output and turns sold-out changes into
+// notes. The function is made once per state, not once per message: a function value that
+// captured the decider would be allocated for each.
 func (d *decider) stockEmitter() stock.Emitter {
-	return func(e stock.Event) {
-		d.out.Events = stock.AppendEvent(d.out.Events, &e)
-		switch e.Kind {
-		case stock.EventSoldOut:
-			d.note(OrderNote{Kind: NoteSoldOut, SKU: e.SKUID})
-		case stock.EventBackInStock:
-			d.note(OrderNote{Kind: NoteBackInStock, SKU: e.SKUID})
-		}
+	s := d.s
+	s.stockOut = d.out
+	if s.stockEmitOf != s {
+		s.stockEmit, s.stockEmitOf = s.emitStock, s
+	}
+	return s.stockEmit
+}
+
+func (s *State) emitStock(e stock.Event) {
+	out := s.stockOut
+	out.Events = stock.AppendEvent(out.Events, &e)
+	switch e.Kind {
+	case stock.EventSoldOut:
+		out.Notes = append(out.Notes, OrderNote{Kind: NoteSoldOut, SKU: e.SKUID})
+	case stock.EventBackInStock:
+		out.Notes = append(out.Notes, OrderNote{Kind: NoteBackInStock, SKU: e.SKUID})
 	}
 }

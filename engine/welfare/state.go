@@ -219,6 +219,10 @@ type State struct {
 	stockLines []stockLine
 	// categories interns the category names read from stock messages.
 	categories map[string]string
+	// stockEmit is the stock emitter of this state (stockEmitOf), writing to stockOut.
+	stockEmit   stock.Emitter
+	stockEmitOf *State
+	stockOut    *Output
 }
 
 // welfareIDBase starts the ids the decider makes, above the in-transit accounts.
