@@ -97,6 +97,9 @@ type Order struct {
 	PaymentRef    uint64
 	Lines         []OrderLine
 	Holds         []Hold
+
+	// shared says the form was handed out, to a note or a reader; a shared form never changes.
+	shared bool
 }
 
 // TotalFen is the order's value.
@@ -130,7 +133,15 @@ const (
 // Order codes are in command.go.
 
 // Order returns an order of a member on this shard.
-func (s *State) Order(id OrderID) (*Order, bool) { return s.orders.get(id) }
+//
+// The form returned never changes; a later change of the order makes a new form.
+func (s *State) Order(id OrderID) (*Order, bool) {
+	o, ok := s.orders.get(id)
+	if ok {
+		o.shared = true
+	}
+	return o, ok
+}
 
 // Stock gives read access to the SKUs homed on this shard.
 func (s *State) Stock() *stock.State { return s.stock }
@@ -164,6 +175,7 @@ const (
 func (d *decider) note(n OrderNote) { d.out.Notes = append(d.out.Notes, n) }
 
 func (d *decider) orderNote(o *Order) {
+	o.shared = true
 	d.note(OrderNote{Kind: NoteOrder, OrderID: o.ID, Member: o.MemberID, State: o.State, Code: o.Code, Order: o})
 }
 
@@ -561,7 +573,7 @@ func (d *decider) receiveReserved(from uint32, m *stockMessage) {
 		}
 		return
 	}
-	n := cloneOrder(o)
+	prev, n := d.nextForm(o)
 	for _, l := range m.Lines {
 		for i := range n.Lines {
 			if n.Lines[i].Shard == from && n.Lines[i].SKU == l.SKU {
@@ -571,22 +583,37 @@ func (d *decider) receiveReserved(from uint32, m *stockMessage) {
 	}
 	n.Awaiting--
 	if n.Awaiting > 0 {
-		d.emitOrder(n)
+		d.emitOrderOver(prev, n)
 		return
 	}
 	for i := range n.Lines {
 		if c := n.Lines[i].Code; c != stock.OK && c != stock.Exists {
-			d.endCheckout(n, OrderRefused, stockRefusal(c))
+			d.endCheckout(prev, n, OrderRefused, stockRefusal(c))
 			return
 		}
 	}
 	if n.CashFen > 0 {
 		n.State, n.DeadlineNanos = OrderAwaitingPayment, d.now+d.s.config.PaymentTimeoutNanos
-		d.emitOrder(n)
+		d.emitOrderOver(prev, n)
 		d.orderNote(n)
 		return
 	}
-	d.place(o, n)
+	d.place(prev, n)
+}
+
+// nextForm returns the form that replaces o, and the form it replaces as a patch compares them.
+// A form nobody was given changes in place, its old fields kept in the state's scratch, so a
+// sale's checkout answered by its SKU shard allocates no new form. A shared form is copied.
+func (d *decider) nextForm(o *Order) (prev, n *Order) {
+	if o.shared {
+		return o, cloneOrder(o)
+	}
+	s := d.s
+	s.prevForm = *o
+	s.prevLines = append(s.prevLines[:0], o.Lines...)
+	s.prevHolds = append(s.prevHolds[:0], o.Holds...)
+	s.prevForm.Lines, s.prevForm.Holds = s.prevLines, s.prevHolds
+	return &s.prevForm, o
 }
 
 // place confirms the order o, the new form of prev: its units are sold and its points stay
@@ -600,13 +627,15 @@ func (d *decider) place(prev, o *Order) {
 
 // endCheckout ends an open checkout or a placed order: holds are voided, reserved or sold
 // units go back, and the order ends in state with code.
-func (d *decider) endCheckout(o *Order, state OrderState, code Code) {
+//
+// prev is the form o replaces.
+func (d *decider) endCheckout(prev, o *Order, state OrderState, code Code) {
 	for i := range o.Holds {
 		d.voidHold(o, &o.Holds[i])
 	}
 	d.sendToSKUShards(o, messageRelease, func(l *OrderLine) bool { return l.Code == stock.OK || l.Code == stock.Exists })
 	o.State, o.Code, o.DeadlineNanos = state, code, 0
-	d.emitOrder(o)
+	d.emitOrderOver(prev, o)
 	d.orderNote(o)
 }
 
@@ -734,7 +763,7 @@ func (d *decider) cancelOrder(c *Command) Result {
 			n.Lines[i].Code = stock.OK
 		}
 	}
-	d.endCheckout(n, OrderCancelled, Cancelled)
+	d.endCheckout(o, n, OrderCancelled, Cancelled)
 	return Result{Order: n.State}
 }
 
@@ -821,9 +850,9 @@ func (d *decider) tickOrders() {
 			for i := range n.Lines {
 				n.Lines[i].Code = stock.OK // Release whatever may have been reserved.
 			}
-			d.endCheckout(n, OrderRefused, CheckoutTimeout)
+			d.endCheckout(o, n, OrderRefused, CheckoutTimeout)
 		case OrderAwaitingPayment:
-			d.endCheckout(cloneOrder(o), OrderRefused, PaymentTimeout)
+			d.endCheckout(o, cloneOrder(o), OrderRefused, PaymentTimeout)
 		case OrderReady:
 			n := cloneOrder(o)
 			for i := range n.Holds {

@@ -223,6 +223,10 @@ type State struct {
 	stockEmit   stock.Emitter
 	stockEmitOf *State
 	stockOut    *Output
+	// prevForm keeps what an order's form was before it changed in place (nextForm).
+	prevForm  Order
+	prevLines []OrderLine
+	prevHolds []Hold
 }
 
 // welfareIDBase starts the ids the decider makes, above the in-transit accounts.
@@ -345,7 +349,14 @@ func (s *State) Unions() []*Union { return sortedValues(s.unions) }
 func (s *State) Members() []*Member { return sortedValues(s.members) }
 
 // Orders lists the orders on this shard, in id order.
-func (s *State) Orders() []*Order { return s.orders.sorted() }
+// The forms returned never change; a later change of an order makes a new form.
+func (s *State) Orders() []*Order {
+	forms := s.orders.sorted()
+	for _, o := range forms {
+		o.shared = true
+	}
+	return forms
+}
 
 // PickupPoints and Merchants list the directory kept on this shard.
 func (s *State) PickupPoints() []*PickupPoint { return sortedValues(s.pickupPoints) }
