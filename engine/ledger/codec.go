@@ -231,9 +231,8 @@ func RestoreSnapshot(src []byte) (*Ledger, int, error) {
 		}
 		l.transfers.insert(id, r)
 		if r.state == statePending && r.deadline != 0 {
-			l.deadlines = append(l.deadlines, Deadline[TransferID]{At: r.deadline, ID: id})
+			l.deadlines.Push(r.deadline, id)
 		}
 	}
-	l.deadlines.Init()
 	return l, len(src) - len(b), nil
 }

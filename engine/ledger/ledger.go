@@ -116,8 +116,8 @@ func (l *Ledger) LookupTransfer(id TransferID) (TransferStatus, bool) {
 // NextDeadlineNanos returns the earliest deadline of an open pending transfer, so the loop
 // around the ledger knows when to run a batch even if no command arrives.
 func (l *Ledger) NextDeadlineNanos() (int64, bool) {
-	for len(l.deadlines) > 0 {
-		d := l.deadlines[0]
+	for l.deadlines.Len() > 0 {
+		d, _ := l.deadlines.Peek()
 		if r, ok := l.transfers.get(d.ID); ok && r.state == statePending && r.deadline == d.At {
 			return d.At, true
 		}
@@ -183,8 +183,8 @@ func (l *Ledger) Execute(nowNanos int64, cmds []Command, results []Result, event
 // expire voids every open pending transfer whose deadline is at or before nowNanos, in
 // deadline order then id order, so the events are the same on every run.
 func (l *Ledger) expire(nowNanos int64, events []Event) []Event {
-	for len(l.deadlines) > 0 && l.deadlines[0].At <= nowNanos {
-		d := l.deadlines.Pop()
+	for d, ok := l.deadlines.Peek(); ok && d.At <= nowNanos; d, ok = l.deadlines.Peek() {
+		l.deadlines.Pop()
 		r, ok := l.transfers.get(d.ID)
 		if !ok || r.state != statePending || r.deadline != d.At {
 			continue

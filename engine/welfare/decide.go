@@ -52,8 +52,8 @@ func (s *State) Tick(nowNanos int64, out *Output) {
 	d := decider{s: s, now: nowNanos, out: out}
 	s.ledgerEv = s.ledger.Execute(nowNanos, nil, nil, s.ledgerEv[:0])
 	d.emitLedger()
-	for len(s.expiries) > 0 && s.expiries[0].At <= nowNanos {
-		e := s.expiries.Pop()
+	for e, ok := s.expiries.Peek(); ok && e.At <= nowNanos; e, ok = s.expiries.Peek() {
+		s.expiries.Pop()
 		p, ok := s.programs[e.ID]
 		if !ok || p.Status != ProgramActive || p.ToNanos != e.At {
 			continue
@@ -69,8 +69,8 @@ func (s *State) NextDeadlineNanos() (int64, bool) {
 	if at, due := s.orders.nextDeadline(); due && (!ok || at < next) {
 		next, ok = at, true
 	}
-	for len(s.expiries) > 0 {
-		e := s.expiries[0]
+	for s.expiries.Len() > 0 {
+		e, _ := s.expiries.Peek()
 		if p, live := s.programs[e.ID]; live && p.Status == ProgramActive && p.ToNanos == e.At {
 			if !ok || e.At < next {
 				next, ok = e.At, true

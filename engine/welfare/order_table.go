@@ -53,8 +53,8 @@ func (t *orderTable) store(prev, o *Order) {
 // nextDeadline is the earliest deadline of an order, dropping the entries that are no longer
 // their order's deadline.
 func (t *orderTable) nextDeadline() (int64, bool) {
-	for len(t.heap) > 0 {
-		if e := t.heap[0]; t.deadlines[e.ID] == e.At {
+	for t.heap.Len() > 0 {
+		if e, _ := t.heap.Peek(); t.deadlines[e.ID] == e.At {
 			return e.At, true
 		}
 		t.heap.Pop()
@@ -64,8 +64,8 @@ func (t *orderTable) nextDeadline() (int64, bool) {
 
 // popDue returns an order whose deadline is at or before nowNanos, once per deadline.
 func (t *orderTable) popDue(nowNanos int64) (*Order, bool) {
-	for len(t.heap) > 0 && t.heap[0].At <= nowNanos {
-		if e := t.heap.Pop(); t.deadlines[e.ID] == e.At {
+	for e, ok := t.heap.Peek(); ok && e.At <= nowNanos; e, ok = t.heap.Peek() {
+		if t.heap.Pop(); t.deadlines[e.ID] == e.At {
 			return t.forms[e.ID], true
 		}
 	}

@@ -122,10 +122,9 @@ func (s *State) Restore(src []byte) error {
 	for _, p := range t.Programs {
 		r.programs[p.ID] = p
 		if p.Status == ProgramActive {
-			r.expiries = append(r.expiries, ledger.Deadline[ProgramID]{At: p.ToNanos, ID: p.ID})
+			r.expiries.Push(p.ToNanos, p.ID)
 		}
 	}
-	r.expiries.Init()
 	for _, p := range t.PickupPoints {
 		r.pickupPoints[p.ID] = p
 	}
