@@ -57,11 +57,14 @@ func (b *Batch) Notify(note any) { b.notes = append(b.notes, note) }
 // Send queues a message to shard to, which must be below ShardsCount (a machine checks its
 // commands against it). It is delivered after the batch is durable, or, with a SequencedJournal,
 // once the batch's record is sequenced; before the batch's callers are answered either way.
-func (b *Batch) Send(to uint32, payload []byte) {
+func (b *Batch) Send(to uint32, payload []byte) { b.SendOwned(to, append([]byte(nil), payload...)) }
+
+// SendOwned is Send of a payload the batch keeps: the caller must not change it afterwards.
+func (b *Batch) SendOwned(to uint32, payload []byte) {
 	if to >= b.ShardsCount {
 		panic(fmt.Sprintf("runtime: shard %d sends to shard %d of %d", b.Shard, to, b.ShardsCount))
 	}
-	b.sends = append(b.sends, outMessage{to: to, payload: append([]byte(nil), payload...)})
+	b.sends = append(b.sends, outMessage{to: to, payload: payload})
 }
 
 func (b *Batch) reset(shard uint32, nowNanos int64) {

@@ -24,8 +24,8 @@ type Machine struct {
 	out     welfare.Output
 	pending []welfare.Outgoing
 	notes   Notes
-	packed  []byte
-	seen    []uint32
+	targets []target
+	slot    []int32
 }
 
 // Notes are a batch's order notes: the machine hands the runtime one Notes per batch, not one
@@ -77,49 +77,54 @@ func (m *Machine) flush(b *runtime.Batch) {
 }
 
 // sendPending sends what the batch's decisions addressed to other shards, one message per
-// target shard: a festival rush sends thousands of reservations to one SKU's shard per batch,
-// and one message carries them all.
+// target shard, in order of first message: a festival rush sends thousands of reservations to
+// one SKU's shard per batch, and one message carries them all. Each target's message is built
+// in one buffer of its exact size, which the batch keeps.
 func (m *Machine) sendPending(b *runtime.Batch) {
 	if len(m.pending) == 0 {
 		return
 	}
-	for _, to := range m.targets() {
-		m.packed = append(m.packed[:0], packedMessage)
-		count := 0
-		for _, o := range m.pending {
-			if o.ToShard == to {
-				count++
-			}
-		}
-		m.packed = binary.LittleEndian.AppendUint32(m.packed, uint32(count))
-		for _, o := range m.pending {
-			if o.ToShard == to {
-				m.packed = binary.LittleEndian.AppendUint32(m.packed, uint32(len(o.Payload)))
-				m.packed = append(m.packed, o.Payload...)
-			}
-		}
-		b.Send(to, m.packed)
+	if len(m.slot) < int(b.ShardsCount) {
+		m.slot = make([]int32, b.ShardsCount)
 	}
+	// slot[to] is 1 + the target's index in targets, for the targets of this batch.
+	targets := m.targets[:0]
+	for _, o := range m.pending {
+		i := m.slot[o.ToShard] - 1
+		if i < 0 {
+			i = int32(len(targets))
+			m.slot[o.ToShard] = i + 1
+			targets = append(targets, target{shard: o.ToShard, size: 1 + 4})
+		}
+		targets[i].count++
+		targets[i].size += 4 + len(o.Payload)
+	}
+	for i := range targets {
+		t := &targets[i]
+		t.buf = append(make([]byte, 0, t.size), packedMessage)
+		t.buf = binary.LittleEndian.AppendUint32(t.buf, uint32(t.count))
+	}
+	for _, o := range m.pending {
+		t := &targets[m.slot[o.ToShard]-1]
+		t.buf = binary.LittleEndian.AppendUint32(t.buf, uint32(len(o.Payload)))
+		t.buf = append(t.buf, o.Payload...)
+	}
+	for i := range targets {
+		b.SendOwned(targets[i].shard, targets[i].buf)
+		m.slot[targets[i].shard] = 0
+	}
+	clear(targets)
+	m.targets = targets[:0]
 	clear(m.pending)
 	m.pending = m.pending[:0]
 }
 
-// targets lists the shards with pending messages, in order of first message.
-func (m *Machine) targets() []uint32 {
-	m.seen = m.seen[:0]
-	for _, o := range m.pending {
-		found := false
-		for _, t := range m.seen {
-			if t == o.ToShard {
-				found = true
-				break
-			}
-		}
-		if !found {
-			m.seen = append(m.seen, o.ToShard)
-		}
-	}
-	return m.seen
+// target is a shard the batch sends to, and its message.
+type target struct {
+	shard uint32
+	count int
+	size  int
+	buf   []byte
 }
 
 // packedMessage marks a message that carries several; welfare's own kinds are all below it.
