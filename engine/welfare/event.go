@@ -86,10 +86,10 @@ const memberIssuedBytes = 2 + 8 + 8 + 8 + 4 + 8 + 8 + 8
 
 // AppendEvent appends the binary form of a welfare event.
 func AppendEvent(dst []byte, e *Event) []byte {
-	dst = append(dst, byte(e.Kind), eventFormatVersion)
 	if e.Kind == EventOrderSet {
-		return appendOrder(dst, e.order)
+		return appendOrderEvent(dst, e.order)
 	}
+	dst = append(dst, byte(e.Kind), eventFormatVersion)
 	if e.Kind == EventOrderPatched {
 		return appendOrderPatchBody(dst, e.patch)
 	}
@@ -120,6 +120,13 @@ func DecodeEvent(src []byte) (Event, int, error) {
 		return Event{}, 0, fmt.Errorf("%w: %d bytes", ErrBadEvent, len(src))
 	}
 	kind, version := EventKind(src[0]), src[1]
+	if kind == EventOrderSet && version == orderCompactVersion {
+		o, n, err := decodeOrderCompact(src[2:])
+		if err != nil {
+			return Event{}, 0, err
+		}
+		return Event{Kind: kind, order: o}, 2 + n, nil
+	}
 	if kind < EventConfigSet || kind > eventKindLast || version != eventFormatVersion {
 		return Event{}, 0, fmt.Errorf("%w: kind %d version %d", ErrBadEvent, kind, version)
 	}

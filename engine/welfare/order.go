@@ -188,7 +188,7 @@ func (d *decider) emitOrderOver(prev, o *Order) {
 	if p, ok := makeOrderPatch(prev, o); ok {
 		d.out.Events = appendOrderPatch(d.out.Events, &p)
 	} else {
-		d.out.Events = appendOrder(append(d.out.Events, byte(EventOrderSet), eventFormatVersion), o)
+		d.out.Events = appendOrderEvent(d.out.Events, o)
 	}
 	// What applying either event does, with the order already looked up.
 	d.s.storeOrder(prev, o)
