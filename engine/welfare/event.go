@@ -225,7 +225,7 @@ func (s *State) apply(e *Event) {
 	case EventMemberRegistered:
 		m, ok := s.members[e.MemberID]
 		if !ok {
-			m = &Member{ID: e.MemberID}
+			m = newMember(e.MemberID)
 			s.members[e.MemberID] = m
 		}
 		m.UnionID, m.Registered, m.DuesPaid = e.UnionID, e.Registered, e.DuesPaid

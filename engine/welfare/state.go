@@ -43,6 +43,20 @@ type Member struct {
 	Holdings []Holding `json:"holdings"`
 }
 
+// memberBox is a member with room for its first holding and cap count: a checkout reads the
+// member and its holdings, and a member of one program then reads one object, not two.
+type memberBox struct {
+	member  Member
+	holding [1]Holding
+	counted [1]CapCount
+}
+
+func newMember(id MemberID) *Member {
+	b := &memberBox{member: Member{ID: id}}
+	b.member.Holdings, b.member.Counted = b.holding[:0:1], b.counted[:0:1]
+	return &b.member
+}
+
 // CapCount is a member's count towards one category's cap in one year.
 type CapCount struct {
 	Category   Category `json:"category"`
