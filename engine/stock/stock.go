@@ -155,8 +155,27 @@ type entry struct {
 	perMember    map[MemberID]int64
 }
 
-// reservation returns an order's reservation of the SKU.
-func (sk *entry) reservation(order OrderID) (*reservation, bool) {
+// Hint tells where a reservation is, so that it is found again without a lookup: the member's
+// shard sends it back with the order's later messages. Zero is no hint; a hint that is wrong
+// (from before a restart, say) costs the lookup, never a wrong answer.
+type Hint uint32
+
+// HintOf returns the hint to an order's reservation of a SKU.
+func (s *State) HintOf(order OrderID, id SKUID) Hint {
+	if sk, ok := s.skus[id]; ok {
+		if _, ok := sk.reservation(order, 0); ok {
+			return Hint(sk.last + 1)
+		}
+	}
+	return 0
+}
+
+// reservation returns an order's reservation of the SKU, at hint if it is there.
+func (sk *entry) reservation(order OrderID, hint Hint) (*reservation, bool) {
+	if int(hint) > 0 && int(hint) <= len(sk.reservations) && sk.reservations[hint-1].order == order {
+		sk.last = uint32(hint - 1)
+		return &sk.reservations[sk.last], true
+	}
 	if int(sk.last) < len(sk.reservations) && sk.reservations[sk.last].order == order {
 		return &sk.reservations[sk.last], true
 	}
@@ -232,7 +251,7 @@ func (s *State) Reservation(order OrderID, sku SKUID) (member MemberID, quantity
 	if !ok {
 		return 0, 0, 0, false
 	}
-	r, ok := sk.reservation(order)
+	r, ok := sk.reservation(order, 0)
 	if !ok {
 		return 0, 0, 0, false
 	}
@@ -370,7 +389,7 @@ func (sk *entry) apply(e *Event) {
 		sk.addReservation(reservation{order: e.Order, member: e.Member, quantity: int32(e.Quantity), state: StateReserved})
 		sk.perMember[e.Member] += e.Quantity
 	case EventMoved:
-		r, ok := sk.reservation(e.Order)
+		r, ok := sk.reservation(e.Order, 0)
 		if !ok {
 			panic(fmt.Sprintf("stock: move of order %d's reservation of sku %d, which it does not have", e.Order, e.SKUID))
 		}
@@ -473,7 +492,7 @@ func (s *State) Reserve(order OrderID, member MemberID, union UnionID, id SKUID,
 	if !ok {
 		return UnknownSKU
 	}
-	if r, ok := sk.reservation(order); ok {
+	if r, ok := sk.reservation(order, 0); ok {
 		if r.state == StateReleased {
 			return WrongState
 		}
@@ -501,11 +520,16 @@ func (s *State) Reserve(order OrderID, member MemberID, union UnionID, id SKUID,
 // release (reserved or sold to available), hand out (sold to handed out), return (sold or
 // handed out to returned). A move already made answers Exists.
 func (s *State) Move(order OrderID, id SKUID, from []ReservationState, to ReservationState, out Emitter) Code {
+	return s.MoveHinted(order, id, 0, from, to, out)
+}
+
+// MoveHinted is Move of the reservation hint points to, if it does.
+func (s *State) MoveHinted(order OrderID, id SKUID, hint Hint, from []ReservationState, to ReservationState, out Emitter) Code {
 	sk, ok := s.skus[id]
 	if !ok {
 		return UnknownReservation
 	}
-	r, ok := sk.reservation(order)
+	r, ok := sk.reservation(order, hint)
 	switch {
 	case !ok:
 		return UnknownReservation

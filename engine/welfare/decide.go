@@ -707,6 +707,18 @@ func (s *State) Receive(nowNanos int64, from uint32, payload []byte, out *Output
 	}
 	d := decider{s: s, now: nowNanos, out: out}
 	body := payload[1:]
+	if kind := payload[0] &^ (compactStock | hintedStock); kind >= messageReserve && kind <= messageUncollected {
+		compact := payload[0]&compactStock != 0
+		if compact && kind == messageReserve {
+			return fmt.Errorf("welfare: a reservation without its prices from shard %d", from)
+		}
+		m, err := s.decodeStockMessage(body, compact, payload[0]&hintedStock != 0)
+		if err != nil {
+			return err
+		}
+		d.receiveStock(kind, from, &m)
+		return nil
+	}
 	switch payload[0] {
 	case messageConfig:
 		var c Config
@@ -731,14 +743,6 @@ func (s *State) Receive(nowNanos int64, from uint32, payload []byte, out *Output
 		}
 		u := s.unions[m.UnionID]
 		d.transfer(InTransitAccountID(s.shard), u.BudgetAccountID, m.AmountFen, ledger.CodeExpire, uint64(m.ProgramID))
-	case messageReserve, messageReserved, messageConfirm, messageRelease, messageHandOut, messageGoodsBack, messageUncollected,
-		messageReserved | compactStock, messageConfirm | compactStock, messageRelease | compactStock, messageHandOut | compactStock,
-		messageGoodsBack | compactStock, messageUncollected | compactStock:
-		m, err := s.decodeStockMessage(body, payload[0]&compactStock != 0)
-		if err != nil {
-			return err
-		}
-		d.receiveStock(payload[0]&^compactStock, from, &m)
 	case messageMoveIn, messageMoveBack:
 		var m moveMessage
 		if err := json.Unmarshal(body, &m); err != nil {

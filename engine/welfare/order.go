@@ -60,6 +60,9 @@ type OrderLine struct {
 	Category     string
 	// Code is the SKU shard's answer to the reservation.
 	Code stock.Code
+	// stockHint is where the SKU shard keeps the reservation, as it answered; it is not
+	// journaled, so after a restart the SKU shard looks the reservation up instead.
+	stockHint stock.Hint
 }
 
 // AmountFen is the line's total.
@@ -255,7 +258,8 @@ func (d *decider) placeOrder(c *Command) Result {
 	for i := range o.Lines {
 		o.Lines[i].Code = stock.OK
 	}
-	o.Awaiting = d.sendToSKUShards(o, messageReserve, nil)
+	// The SKU shards answer with the row the order is about to take.
+	o.Awaiting = d.sendToSKUShards(o, messageReserve, d.s.orders.nextHint(), nil)
 	d.emitOrderOver(nil, o) // placeOrder looked: there is none
 	return Result{Order: o.State}
 }
@@ -515,8 +519,9 @@ func minCostFlow(need []int64, cands []candidate, eligible [][]bool) ([][]int64,
 }
 
 // sendToSKUShards sends one message per SKU shard about the order's lines (all lines, or those
-// whose index only keeps), and returns how many shards were sent to.
-func (d *decider) sendToSKUShards(o *Order, kind byte, only func(l *OrderLine) bool) int {
+// whose index only keeps), and returns how many shards were sent to. hint is the order's row
+// here, for the answers to a reservation.
+func (d *decider) sendToSKUShards(o *Order, kind byte, hint uint32, only func(l *OrderLine) bool) int {
 	// The SKU shards the lines name, in shard order: an order has a few lines, the engine may
 	// have thousands of shards.
 	var shardsBuf [8]uint32
@@ -534,10 +539,10 @@ func (d *decider) sendToSKUShards(o *Order, kind byte, only func(l *OrderLine) b
 			l := &o.Lines[i]
 			if l.Shard == s && (only == nil || only(l)) {
 				lines = append(lines, stockLine{SKU: l.SKU, Quantity: l.Quantity, UnitPriceFen: l.UnitPriceFen,
-					MerchantID: l.MerchantID, Category: l.Category})
+					MerchantID: l.MerchantID, Category: l.Category, Hint: l.stockHint})
 			}
 		}
-		d.send(s, d.stockMessageBytes(kind, &stockMessage{Order: o.ID, Member: o.MemberID, Union: o.UnionID, Lines: lines}))
+		d.send(s, d.stockMessageBytes(kind, &stockMessage{Order: o.ID, Member: o.MemberID, Union: o.UnionID, Hint: hint, Lines: lines}))
 	}
 	return len(shards)
 }
@@ -556,7 +561,7 @@ func (d *decider) stockMessageBytes(kind byte, m *stockMessage) []byte {
 
 // receiveReserved records a SKU shard's answers for an order's lines.
 func (d *decider) receiveReserved(from uint32, m *stockMessage) {
-	o, ok := d.s.orders.get(m.Order)
+	o, ok := d.s.orders.getHinted(m.Order, m.Hint)
 	if !ok {
 		return
 	}
@@ -577,7 +582,7 @@ func (d *decider) receiveReserved(from uint32, m *stockMessage) {
 	for _, l := range m.Lines {
 		for i := range n.Lines {
 			if n.Lines[i].Shard == from && n.Lines[i].SKU == l.SKU {
-				n.Lines[i].Code = l.Code
+				n.Lines[i].Code, n.Lines[i].stockHint = l.Code, l.Hint
 			}
 		}
 	}
@@ -620,7 +625,7 @@ func (d *decider) nextForm(o *Order) (prev, n *Order) {
 // held until pickup.
 func (d *decider) place(prev, o *Order) {
 	o.State, o.PlacedNanos, o.DeadlineNanos = OrderPlaced, d.now, 0
-	d.sendToSKUShards(o, messageConfirm, nil)
+	d.sendToSKUShards(o, messageConfirm, 0, nil)
 	d.emitOrderOver(prev, o)
 	d.orderNote(o)
 }
@@ -633,7 +638,7 @@ func (d *decider) endCheckout(prev, o *Order, state OrderState, code Code) {
 	for i := range o.Holds {
 		d.voidHold(o, &o.Holds[i])
 	}
-	d.sendToSKUShards(o, messageRelease, func(l *OrderLine) bool { return l.Code == stock.OK || l.Code == stock.Exists })
+	d.sendToSKUShards(o, messageRelease, 0, func(l *OrderLine) bool { return l.Code == stock.OK || l.Code == stock.Exists })
 	o.State, o.Code, o.DeadlineNanos = state, code, 0
 	d.emitOrderOver(prev, o)
 	d.orderNote(o)
@@ -793,7 +798,7 @@ func (d *decider) advance(c *Command, from, to OrderState) Result {
 			h.TransferID = postID // The post is what a return refunds.
 		}
 		n.HandedNanos, n.DeadlineNanos = d.now, 0
-		d.sendToSKUShards(n, messageHandOut, nil)
+		d.sendToSKUShards(n, messageHandOut, 0, nil)
 	}
 	d.emitOrder(n)
 	d.orderNote(n)
@@ -830,7 +835,7 @@ func (d *decider) returnOrder(c *Command) Result {
 		}
 	}
 	n.State, n.ReturnedNanos = OrderReturned, d.now
-	d.sendToSKUShards(n, messageGoodsBack, nil)
+	d.sendToSKUShards(n, messageGoodsBack, 0, nil)
 	d.emitOrder(n)
 	d.orderNote(n)
 	return Result{Order: n.State}
@@ -859,7 +864,7 @@ func (d *decider) tickOrders() {
 				d.voidHold(n, &n.Holds[i])
 			}
 			n.State, n.Code, n.DeadlineNanos, n.ReturnedNanos = OrderUncollected, Uncollected, 0, d.now
-			d.sendToSKUShards(n, messageUncollected, nil)
+			d.sendToSKUShards(n, messageUncollected, 0, nil)
 			d.emitOrder(n)
 			d.orderNote(n)
 		}
@@ -897,13 +902,18 @@ type stockLine struct {
 	// SKU's shard refuses a line whose SKU is not that.
 	MerchantID MerchantID
 	Category   string
+	// Hint is where the SKU shard keeps the line's reservation, in its answer and in what the
+	// member's shard sends about it later.
+	Hint stock.Hint
 }
 
 type stockMessage struct {
 	Order  OrderID
 	Member MemberID
 	Union  UnionID
-	Lines  []stockLine
+	// Hint is the order's row on the member's shard (plus one), in a reservation and its answer.
+	Hint  uint32
+	Lines []stockLine
 }
 
 // stockLineBytes is a line's fixed part; its category follows.
@@ -917,39 +927,44 @@ const compactStock = 0x40
 // compactLineBytes is a compact line: SKU, quantity and code.
 const compactLineBytes = 8 + 8 + 1
 
+// hintedStock marks a stock message with hints: the message's after its line count, and each
+// line's after the line (four bytes each). Every stock message is sent with them now; kinds
+// without it are the form older journals' outboxes hold.
+const hintedStock = 0x20
+
 func appendStockMessage(dst []byte, kind byte, m *stockMessage) []byte {
 	le := binary.LittleEndian
 	compact := kind != messageReserve
 	if compact {
 		kind |= compactStock
 	}
-	dst = append(dst, kind)
+	dst = append(dst, kind|hintedStock)
 	dst = le.AppendUint64(dst, uint64(m.Order))
 	dst = le.AppendUint64(dst, uint64(m.Member))
 	dst = le.AppendUint64(dst, uint64(m.Union))
 	dst = le.AppendUint16(dst, uint16(len(m.Lines)))
+	dst = le.AppendUint32(dst, m.Hint)
 	for _, l := range m.Lines {
-		if compact {
-			dst = le.AppendUint64(dst, uint64(l.SKU))
-			dst = le.AppendUint64(dst, uint64(l.Quantity))
-			dst = append(dst, byte(l.Code))
-			continue
-		}
 		dst = le.AppendUint64(dst, uint64(l.SKU))
 		dst = le.AppendUint64(dst, uint64(l.Quantity))
-		dst = le.AppendUint64(dst, uint64(l.UnitPriceFen))
+		if !compact {
+			dst = le.AppendUint64(dst, uint64(l.UnitPriceFen))
+		}
 		dst = append(dst, byte(l.Code))
-		dst = le.AppendUint64(dst, uint64(l.MerchantID))
-		dst = append(dst, byte(len(l.Category)))
-		dst = append(dst, l.Category...)
+		if !compact {
+			dst = le.AppendUint64(dst, uint64(l.MerchantID))
+			dst = append(dst, byte(len(l.Category)))
+			dst = append(dst, l.Category...)
+		}
+		dst = le.AppendUint32(dst, uint32(l.Hint))
 	}
 	return dst
 }
 
 // decodeStockMessage decodes a stock message into the state's scratch lines, valid until the
 // next decode: the deciders that read them keep copies, never the slice.
-func (s *State) decodeStockMessage(b []byte, compact bool) (stockMessage, error) {
-	m, err := decodeStockMessageInto(b, s.stockLines[:0], s.intern, compact)
+func (s *State) decodeStockMessage(b []byte, compact, hinted bool) (stockMessage, error) {
+	m, err := decodeStockMessageInto(b, s.stockLines[:0], s.intern, compact, hinted)
 	s.stockLines = m.Lines[:0]
 	return m, err
 }
@@ -971,31 +986,44 @@ func (s *State) intern(b []byte) string {
 // the map without end.
 const categoriesInternedMax = 4096
 
-func decodeStockMessageInto(b []byte, lines []stockLine, category func([]byte) string, compact bool) (stockMessage, error) {
+func decodeStockMessageInto(b []byte, lines []stockLine, category func([]byte) string, compact, hinted bool) (stockMessage, error) {
 	le := binary.LittleEndian
-	if len(b) < 26 {
+	hintBytes := 0
+	if hinted {
+		hintBytes = 4
+	}
+	if len(b) < 26+hintBytes {
 		return stockMessage{}, fmt.Errorf("welfare: short stock message")
 	}
 	m := stockMessage{Order: OrderID(le.Uint64(b)), Member: MemberID(le.Uint64(b[8:])), Union: UnionID(le.Uint64(b[16:])), Lines: lines}
 	n := int(le.Uint16(b[24:]))
-	b = b[26:]
-	for i := 0; i < n && compact; i++ {
-		if len(b) < compactLineBytes {
-			return stockMessage{}, fmt.Errorf("welfare: stock message of %d lines is short at line %d", n, i)
-		}
-		m.Lines = append(m.Lines, stockLine{SKU: stock.SKUID(le.Uint64(b)), Quantity: int64(le.Uint64(b[8:])), Code: stock.Code(b[16])})
-		b = b[compactLineBytes:]
+	if hinted {
+		m.Hint = le.Uint32(b[26:])
 	}
-	for i := 0; i < n && !compact; i++ {
-		if len(b) < stockLineBytes || len(b) < stockLineBytes+int(b[stockLineBytes-1]) {
-			return stockMessage{}, fmt.Errorf("welfare: stock message of %d lines is short at line %d", n, i)
+	b = b[26+hintBytes:]
+	for i := 0; i < n; i++ {
+		var l stockLine
+		size := compactLineBytes
+		if compact {
+			if len(b) < size+hintBytes {
+				return stockMessage{}, fmt.Errorf("welfare: stock message of %d lines is short at line %d", n, i)
+			}
+			l = stockLine{SKU: stock.SKUID(le.Uint64(b)), Quantity: int64(le.Uint64(b[8:])), Code: stock.Code(b[16])}
+		} else {
+			if len(b) < stockLineBytes || len(b) < stockLineBytes+int(b[stockLineBytes-1])+hintBytes {
+				return stockMessage{}, fmt.Errorf("welfare: stock message of %d lines is short at line %d", n, i)
+			}
+			size = stockLineBytes + int(b[stockLineBytes-1])
+			l = stockLine{
+				SKU: stock.SKUID(le.Uint64(b)), Quantity: int64(le.Uint64(b[8:])), UnitPriceFen: int64(le.Uint64(b[16:])), Code: stock.Code(b[24]),
+				MerchantID: MerchantID(le.Uint64(b[25:])), Category: category(b[stockLineBytes:size]),
+			}
 		}
-		end := stockLineBytes + int(b[stockLineBytes-1])
-		m.Lines = append(m.Lines, stockLine{
-			SKU: stock.SKUID(le.Uint64(b)), Quantity: int64(le.Uint64(b[8:])), UnitPriceFen: int64(le.Uint64(b[16:])), Code: stock.Code(b[24]),
-			MerchantID: MerchantID(le.Uint64(b[25:])), Category: category(b[stockLineBytes:end]),
-		})
-		b = b[end:]
+		if hinted {
+			l.Hint = stock.Hint(le.Uint32(b[size:]))
+		}
+		m.Lines = append(m.Lines, l)
+		b = b[size+hintBytes:]
 	}
 	if len(b) != 0 {
 		return stockMessage{}, fmt.Errorf("welfare: stock message of %d lines has %d bytes more", n, len(b))
@@ -1010,7 +1038,7 @@ func (d *decider) receiveStock(kind byte, from uint32, m *stockMessage) {
 	switch kind {
 	case messageReserve:
 		var linesBuf [4]stockLine // the rush's carts, without a heap allocation per message
-		reply := stockMessage{Order: m.Order, Member: m.Member, Lines: linesBuf[:0]}
+		reply := stockMessage{Order: m.Order, Member: m.Member, Hint: m.Hint, Lines: linesBuf[:0]}
 		for _, l := range m.Lines {
 			if catalogDiffers(s.stock, m.Order, &l) {
 				// The member's shard checked the programs' whitelists against another category
@@ -1019,6 +1047,10 @@ func (d *decider) receiveStock(kind byte, from uint32, m *stockMessage) {
 			} else {
 				l.Code = s.stock.Reserve(m.Order, stock.MemberID(m.Member), stock.UnionID(m.Union), l.SKU, l.Quantity, l.UnitPriceFen, d.now, s.config.Campaigns, emit)
 			}
+			l.Hint = 0
+			if l.Code == stock.OK || l.Code == stock.Exists {
+				l.Hint = s.stock.HintOf(m.Order, l.SKU)
+			}
 			reply.Lines = append(reply.Lines, l)
 		}
 		d.send(from, d.stockMessageBytes(messageReserved, &reply))
@@ -1026,24 +1058,24 @@ func (d *decider) receiveStock(kind byte, from uint32, m *stockMessage) {
 		d.receiveReserved(from, m)
 	case messageConfirm:
 		for _, l := range m.Lines {
-			s.stock.Move(m.Order, l.SKU, []stock.ReservationState{stock.StateReserved}, stock.StateSold, emit)
+			s.stock.MoveHinted(m.Order, l.SKU, l.Hint, []stock.ReservationState{stock.StateReserved}, stock.StateSold, emit)
 		}
 	case messageRelease:
 		for _, l := range m.Lines {
-			s.stock.Move(m.Order, l.SKU, []stock.ReservationState{stock.StateReserved, stock.StateSold}, stock.StateReleased, emit)
+			s.stock.MoveHinted(m.Order, l.SKU, l.Hint, []stock.ReservationState{stock.StateReserved, stock.StateSold}, stock.StateReleased, emit)
 		}
 	case messageHandOut:
 		for _, l := range m.Lines {
-			s.stock.Move(m.Order, l.SKU, []stock.ReservationState{stock.StateSold}, stock.StateHandedOut, emit)
+			s.stock.MoveHinted(m.Order, l.SKU, l.Hint, []stock.ReservationState{stock.StateSold}, stock.StateHandedOut, emit)
 		}
 	case messageGoodsBack:
 		for _, l := range m.Lines {
-			s.stock.Move(m.Order, l.SKU, []stock.ReservationState{stock.StateHandedOut}, stock.StateReturned, emit)
+			s.stock.MoveHinted(m.Order, l.SKU, l.Hint, []stock.ReservationState{stock.StateHandedOut}, stock.StateReturned, emit)
 		}
 	case messageUncollected:
 		// Goods never collected go back on the shelf at once.
 		for _, l := range m.Lines {
-			if s.stock.Move(m.Order, l.SKU, []stock.ReservationState{stock.StateSold}, stock.StateReturned, emit) == stock.OK {
+			if s.stock.MoveHinted(m.Order, l.SKU, l.Hint, []stock.ReservationState{stock.StateSold}, stock.StateReturned, emit) == stock.OK {
 				s.stock.Restock(l.SKU, l.Quantity, emit)
 			}
 		}

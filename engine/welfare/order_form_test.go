@@ -1,6 +1,7 @@
 package welfare_test
 
 import (
+	"bytes"
 	"reflect"
 	"testing"
 
@@ -73,11 +74,12 @@ func TestHandedOutOrderFormsNeverChange(t *testing.T) {
 		t.Fatalf("the form a reader holds changed:\n%+v\nwas\n%+v", *read, seen)
 	}
 	for id := welfare.OrderID(1); id <= 2; id++ {
-		live, _ := member.Order(id)
-		again, _ := replayed.Order(id)
-		if live.State != welfare.OrderPlaced || !reflect.DeepEqual(live, again) {
-			t.Fatalf("order %d: live %+v, replayed %+v", id, live, again)
+		if live, _ := member.Order(id); live.State != welfare.OrderPlaced {
+			t.Fatalf("order %d: %+v", id, live)
 		}
+	}
+	if !bytes.Equal(member.AppendSnapshot(nil), replayed.AppendSnapshot(nil)) {
+		t.Fatal("the journal rebuilds another state than the live one")
 	}
 	if now, _ := member.Order(1); now == read {
 		t.Fatal("order 1's placement changed the form a reader held instead of making a new one")

@@ -46,7 +46,7 @@ func makeOrderPatch(prev, o *Order) (p orderPatch, ok bool) {
 		if a.Code != b.Code {
 			p.mask |= patchLinesBit
 		}
-		a.Code = b.Code
+		a.Code, a.stockHint = b.Code, b.stockHint // the hint is not journaled
 		if a != b {
 			return p, false
 		}

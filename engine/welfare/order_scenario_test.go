@@ -750,13 +750,18 @@ var ordMessageKinds = map[string]byte{
 	"reserve": 10, "reserved": 11, "confirm": 12, "release": 13, "hand_out": 14, "goods_back": 15, "uncollected": 16,
 }
 
-// ordCompact is the bit of a stock message kind sent with compact lines (SKU, quantity, code).
-const ordCompact = 0x40
+// ordCompact is the bit of a stock message kind sent with compact lines (SKU, quantity, code),
+// ordHinted the bit of one with hints (all of them now): four bytes after the line count, and
+// four after each line.
+const (
+	ordCompact = 0x40
+	ordHinted  = 0x20
+)
 
-// ordKind is a message's kind without the compact bit.
+// ordKind is a message's kind without the form bits.
 func ordKind(kind byte) byte {
-	if kind >= ordCompact+10 && kind <= ordCompact+16 {
-		return kind - ordCompact
+	if k := kind &^ (ordCompact | ordHinted); k >= 10 && k <= 16 {
+		return k
 	}
 	return kind
 }
@@ -781,18 +786,18 @@ type ordStockMessage struct {
 
 func ordDecodeStock(p []byte) (ordStockMessage, bool) {
 	kind := ordKind(p[0])
-	if len(p) < 27 || kind < 10 || kind > 16 {
+	if len(p) < 31 || kind < 10 || kind > 16 || p[0]&ordHinted == 0 {
 		return ordStockMessage{}, false
 	}
 	le := binary.LittleEndian
 	b := p[1:]
 	m := ordStockMessage{order: welfare.OrderID(le.Uint64(b)), member: welfare.MemberID(le.Uint64(b[8:]))}
 	n := int(le.Uint16(b[24:]))
-	b = b[26:]
-	if p[0] != kind {
-		// Compact lines: SKU and quantity (8 bytes each) and code.
+	b = b[30:] // and the hint, which is the process's own and not printed
+	if p[0]&ordCompact != 0 {
+		// Compact lines: SKU and quantity (8 bytes each), code and hint.
 		for i := 0; i < n; i++ {
-			if len(b) < 17 {
+			if len(b) < 21 {
 				return m, false
 			}
 			s := fmt.Sprintf("%dx%d", le.Uint64(b), int64(le.Uint64(b[8:])))
@@ -800,27 +805,27 @@ func ordDecodeStock(p []byte) (ordStockMessage, bool) {
 				s += " " + stock.Code(b[16]).String()
 			}
 			m.lines = append(m.lines, s)
-			b = b[17:]
+			b = b[21:]
 		}
 		return m, len(b) == 0
 	}
-	// A line: SKU, quantity, unit price (8 bytes each), code, merchant (8), category length and
-	// category.
+	// A line: SKU, quantity, unit price (8 bytes each), code, merchant (8), category length,
+	// category and hint.
 	const fixed = 8 + 8 + 8 + 1 + 8 + 1
 	for i := 0; i < n; i++ {
-		if len(b) < fixed || len(b) < fixed+int(b[fixed-1]) {
+		if len(b) < fixed || len(b) < fixed+int(b[fixed-1])+4 {
 			return m, false
 		}
 		end := fixed + int(b[fixed-1])
 		s := fmt.Sprintf("%dx%d@%s", le.Uint64(b), int64(le.Uint64(b[8:])), scen.Yuan(int64(le.Uint64(b[16:]))))
-		if p[0] == 11 { // reserved: the SKU shard's answer per line
+		if kind == 11 { // reserved: the SKU shard's answer per line
 			s += " " + stock.Code(b[24]).String()
 		}
-		if p[0] == 10 { // reserve: what the member's shard checked the whitelists against
+		if kind == 10 { // reserve: what the member's shard checked the whitelists against
 			s += fmt.Sprintf(" merchant=%d category=%s", le.Uint64(b[25:]), b[fixed:end])
 		}
 		m.lines = append(m.lines, s)
-		b = b[end:]
+		b = b[end+4:]
 	}
 	return m, len(b) == 0
 }

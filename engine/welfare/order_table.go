@@ -32,6 +32,19 @@ func (t *orderTable) get(id OrderID) (*Order, bool) {
 	return t.forms[r], true
 }
 
+// nextHint is the hint to the row the next new order takes.
+func (t *orderTable) nextHint() uint32 { return uint32(len(t.forms)) + 1 }
+
+// getHinted is get of the order at the row hint names (row + 1), if it is there: a SKU shard's
+// answer carries the hint the reservation was sent with, and the answer is then found without
+// a lookup in the map.
+func (t *orderTable) getHinted(id OrderID, hint uint32) (*Order, bool) {
+	if hint > 0 && int(hint) <= len(t.forms) && t.forms[hint-1].ID == id {
+		return t.forms[hint-1], true
+	}
+	return t.get(id)
+}
+
 // store makes o its order's current form; prev is the form it replaces, nil for a new order.
 func (t *orderTable) store(prev, o *Order) {
 	var r uint32
