@@ -103,6 +103,8 @@ type Order struct {
 
 	// shared says the form was handed out, to a note or a reader; a shared form never changes.
 	shared bool
+	// row is the order's row in the shard's order table, which its forms carry along.
+	row uint32
 }
 
 // TotalFen is the order's value.

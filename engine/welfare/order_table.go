@@ -54,9 +54,13 @@ func (t *orderTable) store(prev, o *Order) {
 		t.forms = append(t.forms, o)
 		t.deadlines = append(t.deadlines, 0)
 	} else {
-		r = t.rows[o.ID]
+		// A form carries its order's row, found without the map.
+		if r = o.row; int(r) >= len(t.forms) || t.forms[r].ID != o.ID {
+			r = t.rows[o.ID]
+		}
 		t.forms[r] = o
 	}
+	o.row = r
 	if o.DeadlineNanos != 0 && o.DeadlineNanos != t.deadlines[r] {
 		t.heap.Push(o.DeadlineNanos, orderRow(r))
 	}
