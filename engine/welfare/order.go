@@ -1,6 +1,7 @@
 package welfare
 
 import (
+	"cmp"
 	"encoding/binary"
 	"fmt"
 	"slices"
@@ -142,8 +143,8 @@ const (
 // The form returned never changes; a later change of the order makes a new form.
 func (s *State) Order(id OrderID) (*Order, bool) {
 	o, ok := s.orders.get(id)
-	if ok {
-		o.shared = true
+	if ok && !o.shared {
+		o.shared = true // once, before the form leaves the loop: no write after
 	}
 	return o, ok
 }
@@ -180,7 +181,9 @@ const (
 func (d *decider) note(n OrderNote) { d.out.Notes = append(d.out.Notes, n) }
 
 func (d *decider) orderNote(o *Order) {
-	o.shared = true
+	if !o.shared {
+		o.shared = true
+	}
 	d.note(OrderNote{Kind: NoteOrder, OrderID: o.ID, Member: o.MemberID, State: o.State, Code: o.Code, Order: o})
 }
 
@@ -844,13 +847,28 @@ func (d *decider) returnOrder(c *Command) Result {
 }
 
 // tickOrders ends open checkouts past their deadline and returns orders left uncollected.
+//
+// Orders due at the same time are decided in id order, as they always were: the table's rows,
+// which its deadlines name, are numbered in arrival order live and in id order after a restore,
+// and the same journal must make the same decisions either way.
 func (d *decider) tickOrders() {
 	s := d.s
+	due := s.dueOrders[:0]
 	for {
 		o, ok := s.orders.popDue(d.now)
 		if !ok {
-			return
+			break
 		}
+		due = append(due, o)
+	}
+	slices.SortFunc(due, func(a, b *Order) int {
+		if a.DeadlineNanos != b.DeadlineNanos {
+			return cmpInt64(a.DeadlineNanos, b.DeadlineNanos)
+		}
+		return cmp.Compare(a.ID, b.ID)
+	})
+	defer func() { clear(due); s.dueOrders = due[:0] }()
+	for _, o := range due {
 		switch o.State {
 		case OrderReserving:
 			n := cloneOrder(o)

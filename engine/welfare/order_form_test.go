@@ -94,3 +94,54 @@ func appendCopies(dst, msgs []welfare.Outgoing) []welfare.Outgoing {
 	}
 	return dst
 }
+
+// Checkouts that time out at the same moment are decided in order id order, whether the shard
+// ran all along or was restored from a snapshot: the same journal makes the same decisions.
+func TestSimultaneousTimeoutsInIDOrder(t *testing.T) {
+	now := welfare.DayStartNanos(welfare.DaysFromCivil(2026, 2, 10))
+	member := welfare.New(0, 2)
+	var out welfare.Output
+	exec := func(cmds ...welfare.Command) {
+		t.Helper()
+		results := make([]welfare.Result, len(cmds))
+		out.Reset()
+		member.Execute(now, cmds, results, &out)
+		for i, r := range results {
+			if r.Code != welfare.OK {
+				t.Fatalf("command %d: %+v", cmds[i].Kind, r)
+			}
+		}
+	}
+	exec(welfare.Command{Kind: welfare.CreateUnion, Union: welfare.Union{ID: 1, Officers: []welfare.OfficerID{7, 8}}},
+		welfare.Command{Kind: welfare.FundUnion, UnionID: 1, TransferID: 1, AmountFen: 1_000_000},
+		welfare.Command{Kind: welfare.CreateProgram, Officer: 7, Program: welfare.Program{ID: 1, UnionID: 1,
+			Category: welfare.CategoryGeneral, AmountPerMemberFen: 100_00, FromNanos: now - 1e12, ToNanos: now + 1e15}},
+		welfare.Command{Kind: welfare.ApproveProgram, ProgramID: 1, Officer: 8})
+	var place []welfare.Command
+	for _, id := range []welfare.OrderID{50, 30, 40, 10} {
+		m := welfare.MemberID(id)
+		exec(welfare.Command{Kind: welfare.RegisterMember, MemberID: m, UnionID: 1, Registered: true, DuesPaid: true})
+		place = append(place, welfare.Command{Kind: welfare.PlaceOrder, MemberID: m, Order: &welfare.OrderRequest{ID: id,
+			Lines: []welfare.OrderLine{{SKU: 9, Quantity: 1, UnitPriceFen: 5_00, Shard: 1, MerchantID: 3, Category: "food"}}}})
+	}
+	exec(welfare.Command{Kind: welfare.Issue, ProgramID: 1, Officer: 7})
+	exec(place...) // one batch: the four checkouts share a deadline, and no SKU shard answers
+	restored := welfare.New(0, 2)
+	if err := restored.Restore(member.AppendSnapshot(nil)); err != nil {
+		t.Fatal(err)
+	}
+	due := now + welfare.DefaultConfig().ReserveTimeoutNanos
+	for name, st := range map[string]*welfare.State{"live": member, "restored": restored} {
+		out.Reset()
+		st.Tick(due, &out)
+		var ended []welfare.OrderID
+		for _, n := range out.Notes {
+			if n.Kind == welfare.NoteOrder && n.Code == welfare.CheckoutTimeout {
+				ended = append(ended, n.OrderID)
+			}
+		}
+		if want := []welfare.OrderID{10, 30, 40, 50}; !reflect.DeepEqual(ended, want) {
+			t.Fatalf("%s: checkouts ended in order %v, want %v", name, ended, want)
+		}
+	}
+}

@@ -79,10 +79,12 @@ func (t *orderTable) nextDeadline() (int64, bool) {
 	return 0, false
 }
 
-// popDue returns an order whose deadline is at or before nowNanos, once per deadline.
+// popDue returns an order whose deadline is at or before nowNanos, once per deadline: the
+// deadline is no longer the row's until the order is stored again.
 func (t *orderTable) popDue(nowNanos int64) (*Order, bool) {
 	for e, ok := t.heap.Peek(); ok && e.At <= nowNanos; e, ok = t.heap.Peek() {
 		if t.heap.Pop(); t.deadlines[e.ID] == e.At {
+			t.deadlines[e.ID] = 0
 			return t.forms[e.ID], true
 		}
 	}

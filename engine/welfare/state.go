@@ -237,6 +237,8 @@ type State struct {
 	stockEmit   stock.Emitter
 	stockEmitOf *State
 	stockOut    *Output
+	// dueOrders are the orders a tick finds due, to decide in id order.
+	dueOrders []*Order
 	// prevForm keeps what an order's form was before it changed in place (nextForm).
 	prevForm  Order
 	prevLines []OrderLine
@@ -367,7 +369,9 @@ func (s *State) Members() []*Member { return sortedValues(s.members) }
 func (s *State) Orders() []*Order {
 	forms := s.orders.sorted()
 	for _, o := range forms {
-		o.shared = true
+		if !o.shared {
+			o.shared = true
+		}
 	}
 	return forms
 }
