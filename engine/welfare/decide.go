@@ -575,14 +575,15 @@ func (d *decider) claimGift(c *Command) Result {
 		return Result{Code: UnknownMember}
 	}
 	h, ok := m.Holding(p.ID)
+	claimed := d.s.GiftChoices(m.ID, p.ID)
 	switch {
 	case p.Gift == nil:
 		return Result{Code: NotAGift}
 	case !ok:
 		return Result{Code: NotRegistered}
-	case len(d.s.GiftChoices(m.ID, p.ID)) > 0 && slices.Equal(d.s.GiftChoices(m.ID, p.ID), c.Choices):
+	case len(claimed) > 0 && slices.Equal(claimed, c.Choices):
 		return Result{Code: Exists}
-	case len(d.s.GiftChoices(m.ID, p.ID)) > 0:
+	case len(claimed) > 0:
 		return Result{Code: GiftAlreadyClaimed}
 	case h.Closed || p.Status != ProgramActive:
 		return Result{Code: ProgramNotActive}

@@ -143,10 +143,18 @@ const (
 // The form returned never changes; a later change of the order makes a new form.
 func (s *State) Order(id OrderID) (*Order, bool) {
 	o, ok := s.orders.get(id)
-	if ok && !o.shared {
-		o.shared = true // once, before the form leaves the loop: no write after
+	if ok {
+		o.share()
 	}
 	return o, ok
+}
+
+// share marks a form handed out, once: the write happens before the form leaves the loop, and
+// no write follows it.
+func (o *Order) share() {
+	if !o.shared {
+		o.shared = true
+	}
 }
 
 // Stock gives read access to the SKUs homed on this shard.
@@ -181,25 +189,21 @@ const (
 func (d *decider) note(n OrderNote) { d.out.Notes = append(d.out.Notes, n) }
 
 func (d *decider) orderNote(o *Order) {
-	if !o.shared {
-		o.shared = true
-	}
+	o.share()
 	d.note(OrderNote{Kind: NoteOrder, OrderID: o.ID, Member: o.MemberID, State: o.State, Code: o.Code, Order: o})
 }
 
-// emitOrder applies and journals the order's new form: as a patch of the form it replaces when
-// only the state, times and line codes changed, whole otherwise.
-func (d *decider) emitOrder(o *Order) { prev, _ := d.s.orders.get(o.ID); d.emitOrderOver(prev, o) }
-
-// emitOrderOver is emitOrder where the caller has the form o replaces (nil for a new order).
-func (d *decider) emitOrderOver(prev, o *Order) {
+// emitOrder applies and journals o, the new form of an order that replaces prev (nil for a new
+// order): as a patch of prev when only the state, times and line codes changed, whole
+// otherwise. Every caller has prev at hand, so the order is not looked up again.
+func (d *decider) emitOrder(prev, o *Order) {
 	if p, ok := makeOrderPatch(prev, o); ok {
 		d.out.Events = appendOrderPatch(d.out.Events, &p)
 	} else {
 		d.out.Events = appendOrderEvent(d.out.Events, o)
 	}
-	// What applying either event does, with the order already looked up.
-	d.s.storeOrder(prev, o)
+	// What applying either event does.
+	d.s.orders.store(prev, o)
 }
 
 func (d *decider) placeOrder(c *Command) Result {
@@ -265,7 +269,7 @@ func (d *decider) placeOrder(c *Command) Result {
 	}
 	// The SKU shards answer with the row the order is about to take.
 	o.Awaiting = d.sendToSKUShards(o, messageReserve, d.s.orders.nextHint(), nil)
-	d.emitOrderOver(nil, o) // placeOrder looked: there is none
+	d.emitOrder(nil, o) // placeOrder looked: there is none
 	return Result{Order: o.State}
 }
 
@@ -593,7 +597,7 @@ func (d *decider) receiveReserved(from uint32, m *stockMessage) {
 	}
 	n.Awaiting--
 	if n.Awaiting > 0 {
-		d.emitOrderOver(prev, n)
+		d.emitOrder(prev, n)
 		return
 	}
 	for i := range n.Lines {
@@ -604,7 +608,7 @@ func (d *decider) receiveReserved(from uint32, m *stockMessage) {
 	}
 	if n.CashFen > 0 {
 		n.State, n.DeadlineNanos = OrderAwaitingPayment, d.now+d.s.config.PaymentTimeoutNanos
-		d.emitOrderOver(prev, n)
+		d.emitOrder(prev, n)
 		d.orderNote(n)
 		return
 	}
@@ -631,7 +635,7 @@ func (d *decider) nextForm(o *Order) (prev, n *Order) {
 func (d *decider) place(prev, o *Order) {
 	o.State, o.PlacedNanos, o.DeadlineNanos = OrderPlaced, d.now, 0
 	d.sendToSKUShards(o, messageConfirm, 0, nil)
-	d.emitOrderOver(prev, o)
+	d.emitOrder(prev, o)
 	d.orderNote(o)
 }
 
@@ -645,7 +649,7 @@ func (d *decider) endCheckout(prev, o *Order, state OrderState, code Code) {
 	}
 	d.sendToSKUShards(o, messageRelease, 0, func(l *OrderLine) bool { return l.Code == stock.OK || l.Code == stock.Exists })
 	o.State, o.Code, o.DeadlineNanos = state, code, 0
-	d.emitOrderOver(prev, o)
+	d.emitOrder(prev, o)
 	d.orderNote(o)
 }
 
@@ -805,7 +809,7 @@ func (d *decider) advance(c *Command, from, to OrderState) Result {
 		n.HandedNanos, n.DeadlineNanos = d.now, 0
 		d.sendToSKUShards(n, messageHandOut, 0, nil)
 	}
-	d.emitOrder(n)
+	d.emitOrder(o, n)
 	d.orderNote(n)
 	return Result{Order: n.State}
 }
@@ -841,7 +845,7 @@ func (d *decider) returnOrder(c *Command) Result {
 	}
 	n.State, n.ReturnedNanos = OrderReturned, d.now
 	d.sendToSKUShards(n, messageGoodsBack, 0, nil)
-	d.emitOrder(n)
+	d.emitOrder(o, n)
 	d.orderNote(n)
 	return Result{Order: n.State}
 }
@@ -885,7 +889,7 @@ func (d *decider) tickOrders() {
 			}
 			n.State, n.Code, n.DeadlineNanos, n.ReturnedNanos = OrderUncollected, Uncollected, 0, d.now
 			d.sendToSKUShards(n, messageUncollected, 0, nil)
-			d.emitOrder(n)
+			d.emitOrder(o, n)
 			d.orderNote(n)
 		}
 	}
@@ -894,11 +898,6 @@ func (d *decider) tickOrders() {
 // applyOrder stores an order's new form.
 func (s *State) applyOrder(o *Order) {
 	prev, _ := s.orders.get(o.ID)
-	s.storeOrder(prev, o)
-}
-
-// storeOrder replaces prev (nil for a new order) with o.
-func (s *State) storeOrder(prev, o *Order) {
 	s.orders.store(prev, o)
 }
 
@@ -984,7 +983,7 @@ func appendStockMessage(dst []byte, kind byte, m *stockMessage) []byte {
 // decodeStockMessage decodes a stock message into the state's scratch lines, valid until the
 // next decode: the deciders that read them keep copies, never the slice.
 func (s *State) decodeStockMessage(b []byte, compact, hinted bool) (stockMessage, error) {
-	m, err := decodeStockMessageInto(b, s.stockLines[:0], s.intern, compact, hinted)
+	m, err := s.decodeStockLines(b, s.stockLines[:0], compact, hinted)
 	s.stockLines = m.Lines[:0]
 	return m, err
 }
@@ -1006,7 +1005,8 @@ func (s *State) intern(b []byte) string {
 // the map without end.
 const categoriesInternedMax = 4096
 
-func decodeStockMessageInto(b []byte, lines []stockLine, category func([]byte) string, compact, hinted bool) (stockMessage, error) {
+// decodeStockLines decodes a stock message, its lines appended to lines.
+func (s *State) decodeStockLines(b []byte, lines []stockLine, compact, hinted bool) (stockMessage, error) {
 	le := binary.LittleEndian
 	hintBytes := 0
 	if hinted {
@@ -1036,7 +1036,7 @@ func decodeStockMessageInto(b []byte, lines []stockLine, category func([]byte) s
 			size = stockLineBytes + int(b[stockLineBytes-1])
 			l = stockLine{
 				SKU: stock.SKUID(le.Uint64(b)), Quantity: int64(le.Uint64(b[8:])), UnitPriceFen: int64(le.Uint64(b[16:])), Code: stock.Code(b[24]),
-				MerchantID: MerchantID(le.Uint64(b[25:])), Category: category(b[stockLineBytes:size]),
+				MerchantID: MerchantID(le.Uint64(b[25:])), Category: s.intern(b[stockLineBytes:size]),
 			}
 		}
 		if hinted {

@@ -369,9 +369,7 @@ func (s *State) Members() []*Member { return sortedValues(s.members) }
 func (s *State) Orders() []*Order {
 	forms := s.orders.sorted()
 	for _, o := range forms {
-		if !o.shared {
-			o.shared = true
-		}
+		o.share()
 	}
 	return forms
 }
